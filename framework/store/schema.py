@@ -64,7 +64,7 @@ class Table:
         return dict(self.columns)
 
 
-PROVENANCE = (("collection_year", INT), ("load_id", INT), ("row_hash", "UBIGINT"))
+PROVENANCE = (("collection_year", INT), ("load_id", INT), ("row_hash", TEXT))
 
 HOME = PostcodeColumn("home_postcode", "home_area_code", "home_postcode_status")
 PLACEMENT = PostcodeColumn("placement_postcode", "placement_area_code", "placement_postcode_status")
@@ -106,7 +106,7 @@ _table(
     "cin_census",
     (("child_id", TEXT), ("disability", TEXT)),
     ("child_id", "disability"),
-    "Disability codes from the CiN census (NONE when none). The latest census replaces a child's set.",
+    "Disability codes from the CiN census (NONE when none); the latest census replaces the set.",
 )
 _table(
     "referrals",

@@ -1,0 +1,49 @@
+# The two commands a newcomer needs:  make run   and   make test
+# Both create the virtual environment .venv on first use (Python 3.11 required).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint format bench demo clean install install-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+## Install, prepare the fictional demo authority, and start the app on http://localhost:8501
+run: install
+	$(BIN)/python -m framework demo-store
+	$(BIN)/streamlit run app.py
+
+## Install and run every test (browser tests run when Chromium is installed)
+test: install-dev
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m pytest -n 2
+
+lint: install-dev
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+
+format: install-dev
+	$(BIN)/python -m ruff format .
+	$(BIN)/python -m ruff check --fix .
+
+## Time generation and load (demo size and 100,000 children); appends to docs/benchmarks.md
+bench: install
+	$(BIN)/python -m framework bench --markdown docs/benchmarks.md
+
+clean:
+	rm -rf data/demo data/demo.duckdb data/bench

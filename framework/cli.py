@@ -1,0 +1,330 @@
+"""Command line: ``python -m framework {load,status,demo,demo-store,bench,key}``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import Counter
+from pathlib import Path
+
+from framework.config import load_settings
+from framework.load import LoadOutcome, load_files
+from framework.privacy import MissingKeyError, Pseudonymiser, new_key_file, resolve_key
+from framework.sources.common import year_label
+from framework.store import store
+from framework.store.store import StoreError
+
+SHOWN_PROBLEMS = 40
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except (MissingKeyError, StoreError, FileNotFoundError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m framework", description=__doc__)
+    parser.add_argument("--config", type=Path, help="settings file (default: config.toml)")
+    commands = parser.add_subparsers(dest="command")
+
+    load = commands.add_parser("load", help="load returns and local files into the store")
+    load.add_argument("paths", nargs="+", type=Path, help="files or folders")
+    load.add_argument("--store", type=Path, help="DuckDB store file (default from config)")
+    load.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse the whole load if any record would be set aside",
+    )
+    load.add_argument("--year", type=int, help="collection end year, e.g. 2025 for 2024-25")
+    load.add_argument("--force", action="store_true", help="re-read files already loaded")
+    load.add_argument(
+        "--report",
+        type=Path,
+        help="write every problem to this CSV (it names children: keep it safe)",
+    )
+    load.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the demo authority's public key (fictional data only)",
+    )
+    load.set_defaults(run=run_load)
+
+    status = commands.add_parser("status", help="what the store holds, per source and year")
+    status.add_argument("--store", type=Path)
+    status.add_argument("--demo", action="store_true", help="the demo authority's store")
+    status.set_defaults(run=run_status)
+
+    demo = commands.add_parser("demo", help="generate the fictional demo authority's returns")
+    demo.add_argument("--out", type=Path, required=True)
+    demo.add_argument("--children", type=int, default=6000)
+    demo.add_argument("--years", type=int, default=5)
+    demo.add_argument("--seed", type=int, default=2019)
+    demo.add_argument("--end-year", type=int, default=2026)
+    demo.add_argument(
+        "--with-errors",
+        action="store_true",
+        help="plant the mistakes real returns contain (listed in planted_errors.csv)",
+    )
+    demo.add_argument(
+        "--cin-shape",
+        choices=["auto", "sex", "gender"],
+        default="auto",
+        help="CiN child sex element: by year (auto), <Sex> or <GenderCurrent>",
+    )
+    demo.add_argument("--load", action="store_true", help="also load it into --store")
+    demo.add_argument("--store", type=Path)
+    demo.set_defaults(run=run_demo)
+
+    demo_store = commands.add_parser(
+        "demo-store", help="make sure the demo authority is generated and loaded (for the app)"
+    )
+    demo_store.set_defaults(run=run_demo_store)
+
+    bench = commands.add_parser("bench", help="time generation and load; write the figures")
+    bench.add_argument(
+        "--children",
+        type=int,
+        nargs="+",
+        default=None,
+        help="sizes to measure (default: the demo size and 100000)",
+    )
+    bench.add_argument("--work", type=Path, default=Path("data/bench"))
+    bench.add_argument("--markdown", type=Path, help="append the results to this file")
+    bench.set_defaults(run=run_bench)
+
+    key = commands.add_parser("key", help="pseudonymisation key")
+    key.add_argument("action", choices=["new"], help="new: create a random key file")
+    key.set_defaults(run=run_key)
+    return parser
+
+
+# --- load ---------------------------------------------------------------------------------------
+
+
+def _pseudonymiser(args, settings, demo: bool) -> Pseudonymiser:
+    return resolve_key(env_name=settings.key_env, key_file=settings.key_file, demo=demo)
+
+
+def run_load(args) -> int:
+    settings = load_settings(args.config)
+    store_path = args.store or (settings.demo_store if args.demo else settings.store_path)
+    pseudonymiser = _pseudonymiser(args, settings, args.demo)
+    outcome = load_files(
+        args.paths,
+        store_path=store_path,
+        pseudonymiser=pseudonymiser,
+        strict=args.strict,
+        collection_year=args.year,
+        force=args.force,
+        progress=_progress_bar(),
+    )
+    print(format_outcome(outcome))
+    if args.report:
+        write_problem_report(outcome, args.report)
+        print(f"Every problem is listed in {args.report}.")
+    return outcome.exit_code
+
+
+def _progress_bar():
+    """A tqdm bar on stderr, shown only when it is a terminal."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(what: str, done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(
+                total=total,
+                unit="step",
+                file=sys.stderr,
+                disable=not sys.stderr.isatty(),
+                leave=False,
+            )
+        bar.set_description(what[:40])
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def format_outcome(outcome: LoadOutcome, shown: int = SHOWN_PROBLEMS) -> str:
+    lines = []
+    for result in outcome.results:
+        year = year_label(result.collection_year) if result.collection_year else "undated"
+        names = ", ".join(f.name for f in result.files)
+        lines.append(f"{result.source} {year} ({names})")
+        for table, count in result.counts.items():
+            lines.append(
+                f"    {table:<24} {count.read:>9,} read {count.valid:>9,} loaded "
+                f"{count.set_aside:>7,} set aside"
+            )
+        lines.extend(f"    note: {note}" for note in result.notes)
+    for name, earlier in outcome.skipped:
+        lines.append(f"{name}: identical to a file of load {earlier}; not read again")
+    for problem in outcome.unreadable:
+        lines.append(f"UNREADABLE {problem.file}: {problem.reason}")
+    if outcome.ignored:
+        lines.append(f"Ignored (not CSV or XML): {', '.join(sorted(set(outcome.ignored)))}")
+    problems = outcome.problems
+    if problems:
+        lines.append("")
+        lines.append(_problem_summary(problems))
+        lines.append(f"First {min(shown, len(problems))} of {len(problems):,} problems:")
+        lines.extend("  " + p.message() for p in problems[:shown])
+        if len(problems) > shown:
+            lines.append("  ... use --report FILE.csv to list every problem.")
+    lines.append("")
+    lines.append(outcome.message)
+    return "\n".join(lines)
+
+
+def _problem_summary(problems) -> str:
+    kinds = Counter((p.file, p.severity, p.field or "-", p.expected) for p in problems)
+    rows = ["Problems by file, field and expectation:"]
+    for (file, severity, field, expected), n in kinds.most_common(25):
+        rows.append(f"  {n:>6,} × {file} {field} [{severity}]: expected {expected}")
+    if len(kinds) > 25:
+        rows.append(f"  ... and {len(kinds) - 25} more kinds")
+    return "\n".join(rows)
+
+
+def write_problem_report(outcome: LoadOutcome, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields = [
+        "severity",
+        "file",
+        "location",
+        "table",
+        "child",
+        "field",
+        "value",
+        "expected",
+        "rule",
+    ]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        for p in outcome.problems:
+            writer.writerow({name: getattr(p, name) for name in fields})
+        for u in outcome.unreadable:
+            writer.writerow({"severity": "unreadable", "file": u.file, "expected": u.reason})
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+def run_status(args) -> int:
+    from framework.status import store_status
+
+    settings = load_settings(args.config)
+    store_path = args.store or (settings.demo_store if args.demo else settings.store_path)
+    con = store.connect(store_path, read_only=True)
+    try:
+        status = store_status(con)
+    finally:
+        con.close()
+    print(f"Store: {store_path}")
+    print(f"Children: {status.children:,}")
+    print("\nRecords held, by source, table and collection year:")
+    print(status.by_year.to_string(index=False))
+    print("\nLoads (newest first):")
+    print(status.loads.head(20).to_string(index=False))
+    return 0
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+
+def run_demo(args) -> int:
+    from framework.demo.generator import generate_demo
+
+    summary = generate_demo(
+        args.out,
+        children=args.children,
+        years=args.years,
+        seed=args.seed,
+        end_year=args.end_year,
+        with_errors=args.with_errors,
+        cin_shape=args.cin_shape,
+    )
+    print(summary)
+    if args.load:
+        settings = load_settings(args.config)
+        outcome = load_files(
+            [args.out],
+            store_path=args.store or settings.demo_store,
+            pseudonymiser=_pseudonymiser(args, settings, demo=True),
+            progress=_progress_bar(),
+        )
+        print(format_outcome(outcome))
+        return outcome.exit_code
+    return 0
+
+
+def run_demo_store(args) -> int:
+    """Generate and load the demo authority unless the demo store already holds it."""
+    from framework.demo.generator import generate_demo
+
+    settings = load_settings(args.config)
+    if settings.demo_store.exists():
+        print(f"Demo store ready: {settings.demo_store}")
+        return 0
+    print(f"Generating the demo authority ({settings.demo_children:,} children)...")
+    generate_demo(
+        settings.demo_directory,
+        children=settings.demo_children,
+        years=settings.demo_years,
+        seed=settings.demo_seed,
+        end_year=settings.demo_end_year,
+    )
+    outcome = load_files(
+        [settings.demo_directory],
+        store_path=settings.demo_store,
+        pseudonymiser=_pseudonymiser(args, settings, demo=True),
+        strict=True,
+        progress=_progress_bar(),
+    )
+    print(outcome.message)
+    return outcome.exit_code
+
+
+# --- bench and key -------------------------------------------------------------------------------
+
+
+def run_bench(args) -> int:
+    from framework.bench import run_benchmarks
+
+    settings = load_settings(args.config)
+    sizes = args.children or [settings.demo_children, 100_000]
+    report = run_benchmarks(
+        sizes,
+        work=args.work,
+        years=settings.demo_years,
+        seed=settings.demo_seed,
+        end_year=settings.demo_end_year,
+    )
+    print(report)
+    if args.markdown:
+        with args.markdown.open("a", encoding="utf-8") as handle:
+            handle.write("\n" + report + "\n")
+    return 0
+
+
+def run_key(args) -> int:
+    settings = load_settings(args.config)
+    path = new_key_file(settings.key_file)
+    print(f"New pseudonymisation key written to {path} (readable only by you). Back it up.")
+    return 0

@@ -1,0 +1,61 @@
+"""The authority's settings, from ``config.toml`` at the project root.
+
+``OUTCOMES_CONFIG`` may point at another file (useful for tests and for running several
+authorities side by side). Relative paths in the file are relative to the file itself.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    authority_name: str
+    la_number: str
+    store_path: Path
+    demo_directory: Path
+    demo_store: Path
+    demo_children: int
+    demo_years: int
+    demo_seed: int
+    demo_end_year: int
+    key_env: str
+    key_file: Path
+    disclosure_threshold: int
+    source: Path
+
+
+def _path(base: Path, value: str) -> Path:
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else (base / path)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = Path(path or os.environ.get("OUTCOMES_CONFIG") or DEFAULT_CONFIG)
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    base = path.resolve().parent
+    authority, store, demo = raw["authority"], raw["store"], raw["demo"]
+    privacy, disclosure = raw["privacy"], raw["disclosure"]
+    return Settings(
+        authority_name=authority["name"],
+        la_number=str(authority["la_number"]),
+        store_path=_path(base, store["path"]),
+        demo_directory=_path(base, demo["directory"]),
+        demo_store=_path(base, demo["store"]),
+        demo_children=int(demo["children"]),
+        demo_years=int(demo["years"]),
+        demo_seed=int(demo["seed"]),
+        demo_end_year=int(demo["end_year"]),
+        key_env=privacy["key_env"],
+        key_file=_path(base, privacy["key_file"]),
+        disclosure_threshold=int(disclosure["threshold"]),
+        source=path,
+    )

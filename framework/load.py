@@ -1,0 +1,438 @@
+"""Loading files into the store: recognise, read, pseudonymise, link areas, merge — atomically.
+
+``load_files`` is the one entry point used by the command line, the app's upload page and the
+tests. It
+  1. finds the files (folders are searched), recognises each by its content, not its name;
+  2. reads every return with its reader, which validates it and sets aside invalid records;
+  3. refuses everything in ``strict`` mode if any record would be set aside or any file is
+     unreadable; otherwise loads what is valid;
+  4. in ONE transaction: links postcodes to areas (then drops them), pseudonymises
+     identifiers, merges each table with history, and records the load, its files and its
+     problems (identifying values withheld). Any failure rolls everything back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from framework import __version__, geography
+from framework.privacy import Pseudonymiser
+from framework.sources import cin_census, local, ssda903
+from framework.sources.common import sha256_of, year_label
+from framework.sources.problems import (
+    ERROR,
+    Problem,
+    ReadResult,
+    SourceFile,
+    UnreadableFile,
+)
+from framework.sources.safe_xml import root_tag
+from framework.store import store
+from framework.store.schema import TABLES, Table
+
+Progress = Callable[[str, int, int], None]  # (what is happening, step done, steps in all)
+READABLE_SUFFIXES = {".xml", ".csv"}
+PARALLEL_XML_BYTES = 20 * 1024 * 1024  # read several large XML files in parallel processes
+SOURCE_ORDER = {"reference": 0, "child_addresses": 1, "cin_census": 2, "ssda903": 2}
+
+
+@dataclass
+class PlannedRead:
+    """One read to do: a reader and the file(s) it takes."""
+
+    kind: str  # cin_census, ssda903_csv, ssda903_xml, child_addresses, ref_...
+    paths: list[Path]
+
+
+@dataclass
+class LoadOutcome:
+    status: str  # loaded | unchanged | refused | nothing loaded
+    message: str
+    load_id: int | None = None
+    results: list[ReadResult] = field(default_factory=list)
+    unreadable: list[UnreadableFile] = field(default_factory=list)
+    skipped: list[tuple[str, int]] = field(default_factory=list)  # (file, earlier load id)
+    ignored: list[str] = field(default_factory=list)  # files that are not CSV or XML
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for r in self.results for p in r.problems]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status in ("loaded", "unchanged") else 1
+
+
+class NothingToLoad(Exception):
+    pass
+
+
+# --- 1. finding and recognising files ---------------------------------------------------------
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
+    """Files under the given paths (folders searched), and the names of ignored ones."""
+    found, ignored = [], []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for candidate in candidates:
+            if candidate.name.startswith("."):
+                continue
+            if candidate.suffix.lower() in READABLE_SUFFIXES:
+                found.append(candidate)
+            else:
+                ignored.append(candidate.name)
+    return found, ignored
+
+
+def recognise(path: Path) -> str:
+    """What a file is, from its content. Raises UnreadableFile when it is none we read."""
+    if path.stat().st_size == 0:
+        raise UnreadableFile(path, "the file is empty")
+    if path.suffix.lower() == ".xml":
+        return _recognise_xml(path)
+    if ssda903.identify_ssda903_csv(path):
+        return "ssda903_csv"
+    local_kind = local.identify_local_csv(path)
+    if local_kind:
+        return local_kind
+    raise UnreadableFile(path, ssda903.describe_unrecognised_csv(path))
+
+
+def _recognise_xml(path: Path) -> str:
+    root = root_tag(path)  # refuses hostile XML before anything else
+    if cin_census.looks_like_cin_census(path):
+        return "cin_census"
+    if ssda903.looks_like_ssda903_xml(path):
+        return "ssda903_xml"
+    if root == "Message":
+        raise UnreadableFile(
+            path,
+            "this looks like a DfE COLLECT XML message but not a CiN census (a workforce "
+            "(CSWW) return, perhaps): this version reads the CiN census and SSDA903 only",
+        )
+    raise UnreadableFile(
+        path, f"the root element <{root}> is not a CiN census (<Message>) or SSDA903 return"
+    )
+
+
+def plan_reads(files: list[Path]) -> tuple[list[PlannedRead], list[UnreadableFile]]:
+    """Group files into reads: the SSDA903 CSVs of one folder form one return."""
+    plans: list[PlannedRead] = []
+    unreadable: list[UnreadableFile] = []
+    csv_sets: dict[Path, list[Path]] = {}
+    for path in files:
+        try:
+            kind = recognise(path)
+        except UnreadableFile as problem:
+            unreadable.append(problem)
+            continue
+        if kind == "ssda903_csv":
+            csv_sets.setdefault(path.parent, []).append(path)
+        else:
+            plans.append(PlannedRead(kind, [path]))
+    plans.extend(PlannedRead("ssda903_csv", paths) for paths in csv_sets.values())
+    return plans, unreadable
+
+
+# --- 2. reading ---------------------------------------------------------------------------------
+
+
+def read_planned(plan: PlannedRead, collection_year: int | None) -> ReadResult:
+    """Run the right reader; an unreadable file becomes a ReadResult with ``fatal`` set."""
+    try:
+        if plan.kind == "cin_census":
+            return cin_census.read_cin_census(plan.paths[0], collection_year=collection_year)
+        if plan.kind == "ssda903_csv":
+            return ssda903.read_ssda903(plan.paths, collection_year=collection_year)
+        if plan.kind == "ssda903_xml":
+            return ssda903.read_ssda903_xml(plan.paths[0], collection_year=collection_year)
+        if plan.kind == "child_addresses":
+            return local.read_child_addresses(plan.paths[0])
+        return local.read_area_reference(plan.paths[0], plan.kind)
+    except UnreadableFile as problem:
+        return _fatal_result(plan, problem)
+
+
+def _fatal_result(plan: PlannedRead, problem: UnreadableFile) -> ReadResult:
+    files = [SourceFile(p, sha256_of(p), p.stat().st_size, plan.kind) for p in plan.paths]
+    return ReadResult(source=plan.kind, collection_year=None, files=files, fatal=problem.reason)
+
+
+def read_all(
+    plans: list[PlannedRead], collection_year: int | None, progress: Progress | None
+) -> list[ReadResult]:
+    """Read every planned return; big XML files are read two at a time in other processes."""
+    big = [
+        p
+        for p in plans
+        if p.kind == "cin_census" and p.paths[0].stat().st_size > PARALLEL_XML_BYTES
+    ]
+    results: dict[int, ReadResult] = {}
+    done = 0
+    if len(big) > 1 and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(max_workers=min(len(big), os.cpu_count() or 1)) as pool:
+            futures = {id(p): pool.submit(read_planned, p, collection_year) for p in big}
+            for plan in big:
+                results[id(plan)] = futures[id(plan)].result()
+                done += 1
+                _tell(progress, f"read {plan.paths[0].name}", done, len(plans))
+    for plan in plans:
+        if id(plan) not in results:
+            results[id(plan)] = read_planned(plan, collection_year)
+            done += 1
+            _tell(progress, f"read {plan.paths[0].name}", done, len(plans))
+    return [results[id(p)] for p in plans]
+
+
+def _tell(progress: Progress | None, what: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(what, done, total)
+
+
+# --- 3. preparing tables for the store ------------------------------------------------------
+
+
+def prepare(
+    con, table: Table, frame: pd.DataFrame, pseudonymiser: Pseudonymiser
+) -> tuple[pd.DataFrame, dict[str, float | None]]:
+    """Pseudonymise identifiers and replace postcodes by areas; return stored columns."""
+    frame = frame.copy()
+    kinds = {"child_id": "child", "upn": "upn", "former_upn": "upn", "worker_id": "worker"}
+    for column in table.pseudonymise:
+        frame[column] = pseudonymiser.column(frame[column], kind=kinds[column])
+    rates: dict[str, float | None] = {}
+    for postcode in table.postcodes:
+        linked = geography.link_postcodes(con, frame[postcode.reader_column])
+        frame[postcode.area_column] = linked["area_code"]
+        frame[postcode.status_column] = linked["status"]
+        frame = frame.drop(columns=[postcode.reader_column])  # the postcode goes no further
+        rates[postcode.area_column] = geography.match_rate(linked["status"])
+    return frame[table.column_names], rates
+
+
+def _problem_rows(
+    load_id: int, problems: list[Problem], pseudonymiser: Pseudonymiser
+) -> pd.DataFrame:
+    rows = [
+        {
+            "load_id": load_id,
+            "file_name": p.file,
+            "location": p.location,
+            "table_name": p.table,
+            "child_id": None if p.child is None else pseudonymiser.pseudonym(p.child),
+            "field": p.field,
+            "value": p.redacted_value(),
+            "expected": p.expected,
+            "severity": p.severity,
+            "rule": p.rule,
+        }
+        for p in problems
+    ]
+    return pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
+
+
+def _file_rows(load_id: int, result: ReadResult, status: str) -> pd.DataFrame:
+    read = sum(c.read for c in result.counts.values())
+    aside = sum(c.set_aside for c in result.counts.values())
+    notes = "; ".join([*(result.notes or []), *([result.fatal] if result.fatal else [])])
+    return pd.DataFrame(
+        [
+            {
+                "load_id": load_id,
+                "file_name": f.name,
+                "sha256": f.sha256,
+                "bytes": f.size,
+                "source": result.source,
+                "kind": f.kind,
+                "collection_year": result.collection_year,
+                "records_read": read,
+                "records_loaded": read - aside,
+                "records_set_aside": aside,
+                "status": status,
+                "notes": notes,
+            }
+            for f in result.files
+        ]
+    )
+
+
+# --- 4. the load itself -----------------------------------------------------------------------
+
+
+def _already_loaded(store_path: Path, files: list[Path]) -> dict[Path, int]:
+    """Files whose exact bytes an earlier load already took: {path: load id}."""
+    if not Path(store_path).exists() or not files:
+        return {}
+    digests = {sha256_of(p): p for p in files}
+    con = store.connect(store_path, read_only=True)
+    try:
+        known = con.execute(
+            "SELECT sha256, MIN(load_id) FROM load_files WHERE status = 'loaded' GROUP BY sha256"
+        ).fetchall()
+    finally:
+        con.close()
+    return {digests[d]: load for d, load in known if d in digests}
+
+
+def _drop_unchanged(
+    plans: list[PlannedRead], seen: dict[Path, int]
+) -> tuple[list[PlannedRead], list[tuple[str, int]]]:
+    kept, skipped = [], []
+    for plan in plans:
+        if all(p in seen for p in plan.paths):
+            skipped.extend((p.name, seen[p]) for p in plan.paths)
+        else:
+            kept.append(plan)
+    return kept, skipped
+
+
+def load_files(
+    paths: Iterable[Path],
+    *,
+    store_path: Path,
+    pseudonymiser: Pseudonymiser,
+    strict: bool = False,
+    collection_year: int | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> LoadOutcome:
+    files, ignored = discover(paths)
+    plans, unreadable = plan_reads(files)
+    skipped: list[tuple[str, int]] = []
+    if not force:
+        plans, skipped = _drop_unchanged(plans, _already_loaded(store_path, files))
+    results = read_all(plans, collection_year, progress)
+    unreadable += [UnreadableFile(r.files[0].path, r.fatal) for r in results if r.fatal]
+    results = [r for r in results if not r.fatal]
+    outcome = LoadOutcome(
+        "loaded", "", results=results, unreadable=unreadable, skipped=skipped, ignored=ignored
+    )
+    errors = [p for r in results for p in r.problems if p.severity == ERROR]
+    if strict and (errors or unreadable):
+        outcome.status = "refused"
+        outcome.message = (
+            f"Strict mode: nothing was loaded because {len(errors)} record problem(s) and "
+            f"{len(unreadable)} unreadable file(s) were found. The store is unchanged."
+        )
+        return outcome
+    loadable = [r for r in results if any(len(t) for t in r.tables.values())]
+    if not loadable:
+        nothing_new = not results and not unreadable and skipped
+        outcome.status = "unchanged" if nothing_new else "nothing loaded"
+        outcome.message = (
+            "Every file was already loaded; the store is unchanged."
+            if nothing_new
+            else "Nothing could be loaded: no valid records were found. The store is unchanged."
+        )
+        return outcome
+    store_results(outcome, loadable, store_path, pseudonymiser, strict=strict, progress=progress)
+    return outcome
+
+
+def store_results(
+    outcome: LoadOutcome,
+    loadable: list[ReadResult],
+    store_path: Path,
+    pseudonymiser: Pseudonymiser,
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> None:
+    """Write read returns into the store in one transaction (all or nothing)."""
+    started = datetime.now(UTC)
+    ordered = sorted(
+        loadable, key=lambda r: (SOURCE_ORDER.get(r.source, 3), r.collection_year or 0, r.source)
+    )
+    steps = sum(len(r.tables) for r in ordered)
+    con = store.connect(store_path)
+    try:
+        with store.transaction(con):
+            store.check_key(con, pseudonymiser.fingerprint)
+            load_id = store.next_load_id(con)
+            done = 0
+            for result in ordered:
+                for name, frame in result.tables.items():
+                    table = TABLES[name]
+                    stored, rates = prepare(con, table, frame, pseudonymiser)
+                    change = store.write_table(
+                        con,
+                        table,
+                        stored,
+                        collection_year=result.collection_year,
+                        load_id=load_id,
+                    )
+                    label = f"{result.source} {_year(result)} {name}"
+                    outcome.changes[label] = {**change, **_rates(rates)}
+                    done += 1
+                    _tell(progress, f"stored {name}", done, steps)
+            _record(con, load_id, outcome, started, strict, pseudonymiser)
+    finally:
+        con.close()
+    outcome.load_id = load_id
+    aside = sum(c.set_aside for r in outcome.results for c in r.counts.values())
+    outcome.message = (
+        f"Load {load_id} finished: {sum(_valid(r) for r in loadable):,} records loaded, "
+        f"{aside:,} set aside, {len(outcome.unreadable)} file(s) unreadable."
+    )
+
+
+def _record(con, load_id, outcome: LoadOutcome, started, strict, pseudonymiser) -> None:
+    for result in outcome.results:
+        store.insert_frame(con, "load_files", _file_rows(load_id, result, "loaded"))
+        store.insert_frame(
+            con, "load_problems", _problem_rows(load_id, result.problems, pseudonymiser)
+        )
+    for problem in outcome.unreadable:
+        path = Path(problem.file)
+        store.insert_frame(
+            con,
+            "load_files",
+            pd.DataFrame(
+                [
+                    {
+                        "load_id": load_id,
+                        "file_name": problem.file,
+                        "status": "unreadable",
+                        "notes": problem.reason,
+                        "source": None,
+                        "records_read": 0,
+                        "records_loaded": 0,
+                        "records_set_aside": 0,
+                        "bytes": path.stat().st_size if path.exists() else None,
+                    }
+                ]
+            ),
+        )
+    summary = {
+        "returns": [
+            {"source": r.source, "year": r.collection_year, "files": [f.name for f in r.files]}
+            for r in outcome.results
+        ],
+        "changes": outcome.changes,
+    }
+    store.record_load(
+        con, load_id, started_at=started, strict=strict, tool_version=__version__, summary=summary
+    )
+
+
+def _valid(result: ReadResult) -> int:
+    return sum(c.valid for c in result.counts.values())
+
+
+def _year(result: ReadResult) -> str:
+    return year_label(result.collection_year) if result.collection_year else "undated"
+
+
+def _rates(rates: dict[str, float | None]) -> dict[str, float]:
+    return {f"{k} match rate": round(v, 4) for k, v in rates.items() if v is not None}

@@ -1,0 +1,58 @@
+"""What the store holds: per source and year, and the history of loads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from framework.sources.common import year_label
+from framework.store.schema import SOURCES, TABLES
+
+
+@dataclass
+class StoreStatus:
+    by_year: pd.DataFrame  # source, table, one column per collection year, total
+    loads: pd.DataFrame  # load history, newest first
+    files: pd.DataFrame  # files of every load
+    children: int
+    set_aside_by_file: pd.DataFrame  # problems per load and file, by severity
+
+
+def _rows_by_year(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    parts = []
+    for table in TABLES.values():
+        counts = con.execute(
+            f"SELECT collection_year, COUNT(*) AS n FROM {table.name} GROUP BY 1"
+        ).df()
+        counts["table"] = table.name
+        counts["source"] = SOURCES.get(table.source, "All returns")
+        parts.append(counts)
+    long = pd.concat(parts, ignore_index=True)
+    long = long[long["n"] > 0]
+    if long.empty:
+        return pd.DataFrame(columns=["source", "table", "total"])
+    long["year"] = long["collection_year"].map(lambda y: year_label(y) if y else "undated")
+    wide = long.pivot_table(
+        index=["source", "table"], columns="year", values="n", aggfunc="sum", fill_value=0
+    )
+    wide["total"] = wide.sum(axis=1)
+    return wide.reset_index()
+
+
+def store_status(con: duckdb.DuckDBPyConnection) -> StoreStatus:
+    loads = con.execute(
+        "SELECT load_id, started_at, finished_at, strict, tool_version FROM loads "
+        "ORDER BY load_id DESC"
+    ).df()
+    files = con.execute(
+        "SELECT load_id, file_name, source, collection_year, records_read, records_loaded, "
+        "records_set_aside, status, notes FROM load_files ORDER BY load_id DESC, file_name"
+    ).df()
+    problems = con.execute(
+        "SELECT load_id, file_name, severity, COUNT(*) AS problems FROM load_problems "
+        "GROUP BY ALL ORDER BY load_id DESC, file_name, severity"
+    ).df()
+    children = int(con.execute("SELECT COUNT(*) FROM children").fetchall()[0][0])
+    return StoreStatus(_rows_by_year(con), loads, files, children, problems)

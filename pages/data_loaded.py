@@ -1,0 +1,31 @@
+"""What the store holds: sources, years, record counts and the history of loads."""
+
+import streamlit as st
+
+from pages.common import open_status, settings
+
+status, store_path = open_status()
+st.title("Data loaded")
+st.caption(f"{settings().authority_name} · store: {store_path.name}")
+if status is None:
+    st.warning(
+        "No store yet. Load returns with `python -m framework load PATH…`, or run `make run` "
+        "to start on the fictional demo authority."
+    )
+    st.stop()
+
+left, middle, right = st.columns(3)
+left.metric("Children", f"{status.children:,}")
+middle.metric("Loads", f"{len(status.loads):,}")
+right.metric("Files loaded", f"{(status.files['status'] == 'loaded').sum():,}")
+
+st.subheader("Records by source and year")
+st.dataframe(status.by_year, hide_index=True, width="stretch")
+
+st.subheader("Load history")
+st.dataframe(status.loads, hide_index=True, width="stretch")
+st.subheader("Files")
+st.dataframe(status.files, hide_index=True, width="stretch")
+if not status.set_aside_by_file.empty:
+    st.subheader("Problems found at load")
+    st.dataframe(status.set_aside_by_file, hide_index=True, width="stretch")

@@ -1,0 +1,60 @@
+"""AppTest for every page: the app starts from app.py and shows what the store holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from framework.load import load_files
+
+REPO = Path(__file__).resolve().parents[1]
+AREAS = (
+    "area_code,area_name,ward_code,ward_name,locality,imd_decile,idaci_decile,children_0_17\n"
+    "X01000001,Demoton 001A,X05000001,Ward One,Northmere,1,2,350\n"
+)
+ADDRESSES = "child_id,postcode,from_date\nDMT01,QX1 1AB,2023-04-01\nDMT02,QX1 1AB,2023-04-01\n"
+
+
+@pytest.fixture
+def app_on(tmp_path, monkeypatch):
+    """Point the app at a store of our own (through a config file and OUTCOMES_MODE)."""
+
+    def start(store_file: Path) -> AppTest:
+        config = tmp_path / "config.toml"
+        text = (REPO / "config.toml").read_text()
+        config.write_text(text.replace('path = "data/outcomes.duckdb"', f'path = "{store_file}"'))
+        monkeypatch.setenv("OUTCOMES_CONFIG", str(config))
+        monkeypatch.setenv("OUTCOMES_MODE", "local")
+        monkeypatch.chdir(REPO)
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        app = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
+        return app.run()
+
+    return start
+
+
+def test_data_page_without_a_store_says_how_to_load(app_on, tmp_path):
+    app = app_on(tmp_path / "absent.duckdb")
+    assert not app.exception
+    assert app.title[0].value == "Data loaded"
+    assert "No store yet" in app.warning[0].value
+
+
+def test_data_page_shows_counts_and_load_history(app_on, tmp_path, pseudonymiser):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "areas.csv").write_text(AREAS)
+    (folder / "addresses.csv").write_text(ADDRESSES)
+    store_file = tmp_path / "store.duckdb"
+    load_files([folder], store_path=store_file, pseudonymiser=pseudonymiser)
+    app = app_on(store_file)
+    assert not app.exception
+    labels = {m.label: m.value for m in app.metric}
+    assert labels["Loads"] == "1"
+    by_year = app.dataframe[0].value
+    assert set(by_year["table"]) == {"child_addresses", "ref_areas"}
+    assert by_year.set_index("table").loc["child_addresses", "total"] == 2

@@ -111,7 +111,9 @@ class TableCheck:
         if not mask.any():
             return
         if values is None:
-            values = self.frame[field] if field in self.frame else pd.Series(pd.NA, index=mask.index)
+            values = (
+                self.frame[field] if field in self.frame else pd.Series(pd.NA, index=mask.index)
+            )
         children = (
             self.frame.loc[mask, self.child_column]
             if self.child_column
@@ -183,7 +185,9 @@ class TableCheck:
                 latest_words or f"a date on or before {latest:%d/%m/%Y}",
                 rule="date",
             )
-        return parsed.where(~(parsed < EARLIEST_PLAUSIBLE) & ~(parsed > (latest or pd.Timestamp.max)))
+        return parsed.where(
+            ~(parsed < EARLIEST_PLAUSIBLE) & ~(parsed > (latest or pd.Timestamp.max))
+        )
 
     def integer(self, column: str, low: int, high: int, *, required: bool = False) -> pd.Series:
         values = self.frame[column]

@@ -94,7 +94,8 @@ def iter_elements(path: Path, tag: str) -> Iterator[etree._Element]:
         line, column = error.position if error.position else (None, None)
         where = f" at line {line}, column {column}" if line else ""
         raise UnreadableFile(
-            path, f"the XML is not well formed{where}: {error.msg}. Nothing from this file was loaded."
+            path,
+            f"the XML is not well formed{where}: {error.msg}. Nothing from this file was loaded.",
         ) from None
 
 

@@ -242,7 +242,8 @@ def merge_children(con: duckdb.DuckDBPyConnection, table: Table, staged: str, ye
     ]
     run(
         con,
-        f"INSERT INTO {table.name} SELECT {columns} FROM merged_children WHERE row_hash <> old_hash",
+        f"INSERT INTO {table.name} SELECT {columns} FROM merged_children "
+        "WHERE row_hash <> old_hash",
     )
     added = con.execute(
         f"""INSERT INTO {table.name} SELECT s.* FROM {staged} s

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from framework.sources.problems import ERROR, WARNING
+from framework.sources.problems import ERROR, WARNING, UnreadableFile
 from framework.sources.ssda903 import (
     COLUMNS,
     STORE_TABLE,
@@ -27,7 +27,6 @@ from framework.sources.ssda903 import (
     read_ssda903,
     read_ssda903_xml,
 )
-from framework.sources.problems import UnreadableFile
 from framework.store.schema import TABLES, tables_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,8 +82,7 @@ def test_a_file_missing_a_column_is_not_recognised_and_the_message_says_what_is_
     path = FIXTURES / "structure" / "episodes_without_place.csv"
     assert identify_ssda903_csv(path) is None
     message = describe_unrecognised_csv(path)
-    assert message.startswith("episodes_without_place.csv: ")
-    assert "most like the SSDA903 Episodes table" in message
+    assert message.startswith("the file looks most like the SSDA903 Episodes table")
     assert "lacks the column(s) PLACE." in message
 
 
@@ -103,19 +101,16 @@ def test_a_file_of_something_else_is_described_as_such(tmp_path):
 def test_an_empty_file_is_unreadable():
     path = FIXTURES / "structure" / "empty.csv"
     assert identify_ssda903_csv(path) is None
-    assert describe_unrecognised_csv(path) == (
-        "empty.csv: the file is empty (expected an SSDA903 CSV with a header row)"
-    )
+    empty = "the file is empty (expected an SSDA903 CSV with a header row)"
+    assert describe_unrecognised_csv(path) == empty
     result = read_ssda903([FIXTURES / "valid_2024_25" / "header.csv", path])
-    assert (
-        result.fatal == "empty.csv: the file is empty (expected an SSDA903 CSV with a header row)"
-    )
+    assert result.fatal == f"empty.csv: {empty}"
     assert result.tables == {}
 
 
 # --- A valid 2024-25 return with every table ---------------------------------------------------
 
-ALL_STORE_TABLES = sorted(t.name for t in tables_of("ssda903")) + ["children"]
+ALL_STORE_TABLES = [*sorted(t.name for t in tables_of("ssda903")), "children"]
 
 
 @pytest.fixture(scope="module")
@@ -574,9 +569,9 @@ def test_year_is_inferred_from_episode_dates_with_a_note(tmp_path):
     assert result.collection_year == 2025
     assert result.problems == []
     assert result.notes == [
-        "No collection year was given and none is in the file names, so 2024-25 was inferred "
-        "from the latest DEC date (01/03/2025). If that is wrong, load the return again giving "
-        "the year with --year (the end year, e.g. --year 2025 for 2024-25)."
+        "No collection year was given and none is in the file or folder names, so 2024-25 was "
+        "inferred from the latest DEC date (01/03/2025). If that is wrong, load the return again "
+        "giving the year with --year (the end year, e.g. --year 2025 for 2024-25)."
     ]
 
 
@@ -832,14 +827,23 @@ def test_a_large_authoritys_year_reads_in_well_under_two_seconds(tmp_path):
     make_large_year(tmp_path)
     paths = sorted(tmp_path.glob("*.csv"))
     timings = []
-    for _ in range(2):  # the faster of two runs, so a busy machine does not fail the test
-        began = time.perf_counter()
+    for _ in range(2):
+        # CPU time of this process, so tests running beside this one do not fail it.
+        began = time.process_time()
         result = read_ssda903(paths, collection_year=2025)
-        timings.append(time.perf_counter() - began)
+        timings.append(time.process_time() - began)
     assert result.problems == []
     assert len(result.tables["episodes"]) == 10000
     assert len(result.tables["children"]) == 4000
     assert min(timings) < 2.0, timings
+
+
+def test_year_is_found_in_the_folder_above_the_return(tmp_path):
+    folder = tmp_path / "2024-25" / "ssda903"
+    folder.mkdir(parents=True)
+    shutil.copy(FIXTURES / "valid_2024_25" / "header.csv", folder / "header.csv")
+    result = read_ssda903([folder / "header.csv"])
+    assert result.collection_year == 2025 and result.problems == []
 
 
 def test_store_tables_cover_every_903_table():

@@ -54,6 +54,7 @@ from framework.store.schema import TABLES, TEXT
 SOURCE = "ssda903"
 DATE_FORMAT = "%d/%m/%Y"
 DATE_WORDS = "a date as DD/MM/YYYY"
+EMPTY = "the file is empty (expected an SSDA903 CSV with a header row)"
 
 # The columns of each table as DfE (and the D2I validator) name them, in file order.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -199,23 +200,42 @@ def _best_table(columns: list[str]) -> tuple[str | None, list[str]]:
     return (best[0] if len(best) == 1 else None), best
 
 
+HEAD_BYTES = 64 * 1024  # enough for any header row; recognising never reads a whole file
+
+
+def _head_columns(path: Path) -> list[str]:
+    """The header row's names, normalised, from the start of the file only."""
+    try:
+        with Path(path).open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise UnreadableFile(path, "the file does not exist") from None
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    # The cut may split a character; names are ASCII, so replacing it is harmless here.
+    content = head.decode("utf-16" if utf16 else "utf-8-sig", errors="replace")
+    if not content.replace("\ufeff", "").strip():
+        raise UnreadableFile(path, EMPTY)
+    first = next(csv.reader(io.StringIO(content.lstrip("\ufeff"))), [])
+    return [_normalise_column(name) for name in first]
+
+
 def identify_ssda903_csv(path: Path) -> str | None:
     """The 903 table a CSV file holds, judged by its header row (not its name), or None."""
     try:
-        content, _ = _decode(Path(path))
+        return _best_table(_head_columns(Path(path)))[0]
     except UnreadableFile:
         return None
-    return _best_table(_parse_csv(content)[0])[0]
 
 
 def describe_unrecognised_csv(path: Path) -> str:
-    """Why a CSV is not a 903 table: which table it most resembles and what it lacks."""
-    path = Path(path)
+    """Why a CSV is not a 903 table: which table it most resembles and what it lacks.
+
+    The reason only, without the file name: ``UnreadableFile(path, reason)`` adds that.
+    """
     try:
-        content, _ = _decode(path)
+        return _unrecognised_reason(_head_columns(Path(path)))
     except UnreadableFile as error:
-        return f"{path.name}: {error.reason}"
-    return f"{path.name}: {_unrecognised_reason(_parse_csv(content)[0])}"
+        return error.reason
 
 
 def _unrecognised_reason(columns: list[str]) -> str:
@@ -272,7 +292,7 @@ def _decode(path: Path) -> tuple[str, str | None]:
                 "accented characters, and export as UTF-8"
             )
     if not content.replace("\ufeff", "").strip():
-        raise UnreadableFile(path, "the file is empty (expected an SSDA903 CSV with a header row)")
+        raise UnreadableFile(path, EMPTY)
     return content, warning
 
 
@@ -446,10 +466,12 @@ class _XmlRows:
 
 
 def _leaves(element, rows: _XmlRows, known: set[str]) -> dict[str, str]:
+    """The items of a block, by CSV name. (This loop is the hot spot of reading XML.)"""
     values = {}
     for item in element:
-        if item.tag in known and len(item) == 0:
-            values[_XML_RENAME.get(item.tag, item.tag)] = text(item) or ""
+        tag = item.tag
+        if tag in known:
+            values[_XML_RENAME.get(tag, tag)] = text(item) or ""
         else:
             rows.note_unknown(item)
     return values
@@ -461,7 +483,7 @@ def _header_items(header, rows: _XmlRows) -> dict[str, str]:
     for item in header if header is not None else ():
         if item.tag in _XML_BLOCKS:
             continue
-        if item.tag in _XML_HEADER_ITEMS and len(item) == 0:
+        if item.tag in _XML_HEADER_ITEMS:
             items[_XML_RENAME.get(item.tag, item.tag)] = text(item) or ""
         else:
             rows.note_unknown(item)
@@ -572,8 +594,14 @@ _STRAY_SHARE = 0.01
 
 
 def _year_from_names(paths: list[Path]) -> int | None:
+    """A year written in the file names, else in their folder or the folder above it.
+
+    Returns are often kept as ``2024-25/ssda903/*.csv``, hence the second folder level.
+    """
     latest_possible = pd.Timestamp.today().year + 1
-    for names in ([p.name for p in paths], [p.parent.name for p in paths]):
+    levels = ([p.name for p in paths], [p.parent.name for p in paths])
+    levels += ([p.parent.parent.name for p in paths],)
+    for names in levels:
         found = [end_year_from_name(n) for n in names]
         found = [y for y in found if y is not None and 2000 <= y <= latest_possible]
         if found:
@@ -637,7 +665,8 @@ def _decide_year(
         return None, []
     year, evidence = inferred
     return year, [
-        f"No collection year was given and none is in the file names, so {year_label(year)} "
+        f"No collection year was given and none is in the file or folder names, so "
+        f"{year_label(year)} "
         f"was inferred from {evidence}. If that is wrong, load the return again giving the "
         f"year with --year (the end year, e.g. --year {year} for {year_label(year)})."
     ]
@@ -683,7 +712,8 @@ def _context(raw: dict[str, RawTable], year: int) -> _Context:
         dob = pd.to_datetime(frame["DOB"], format=DATE_FORMAT, errors="coerce")
         # A date of birth the header check rejects is no yardstick for the other tables.
         dob = dob.where((dob >= EARLIEST_PLAUSIBLE) & (dob <= year_end(year)))
-        sex = clean_text(frame["SEX"]).map(_sex_map())
+        sex = clean_text(frame["SEX"])
+        sex = sex.where(_isin(sex, codes("ssda903_sex", year))).map(_sex_map())
         ctx.header_file = raw["header"].file
         ctx.header_children = set(child.dropna())
         ctx.header_dob = pd.Series(dob[once].to_numpy(), index=child[once].to_numpy())
@@ -706,8 +736,8 @@ def _finish(
     result.notes.extend(notes)
     if year is None:
         result.fatal = (
-            "the collection year could not be told: no year was given, none is in the file "
-            "names, and the files hold no episode, review or missing dates. Load again with "
+            "the collection year could not be told: no year was given, none is in the file or "
+            "folder names, and the files hold no episode, review or missing dates. Load again with "
             "--year (the end year, e.g. 2025 for 2024-25)."
         )
         return result
@@ -988,6 +1018,7 @@ def _check_header(check: TableCheck, ctx: _Context) -> dict[str, pd.Series]:
 
 def _upn(check: TableCheck) -> tuple[pd.Series, pd.Series]:
     """UPN, or its unknown-reason code (UN1-UN5) when no UPN is known."""
+    # The list is shared with the CiN census, whose extra codes are marked "(CiN only)".
     unknown_codes = {c for c, m in attribute("upn_unknown", "meaning").items() if "CiN" not in m}
     words = "a UPN (a letter other than I, O or S, then 11 digits and a digit or letter)"
     words += ", or " + ", ".join(sorted(unknown_codes)) + " when it is not known"
@@ -1002,10 +1033,11 @@ def _upn(check: TableCheck) -> tuple[pd.Series, pd.Series]:
 def _check_uasc_flag(check: TableCheck) -> None:
     """XML only: the UASC flag says whether the child was ever unaccompanied (0/1)."""
     flag = check.frame["UASC"]
-    check.flag(~blank(flag) & ~_isin(flag, {"0", "1"}), "UASC", "1 or 0", severity=WARNING)
+    not_flag = ~blank(flag) & ~_isin(flag, {"0", "1"})
+    check.flag(not_flag, "UASC", "1 or 0", severity=WARNING, rule="code")
     contradicts = (flag == "0") & ~blank(check.frame["DUC"])
     expected = "1 when the date UASC status ceased (DUC) is given"
-    check.flag(contradicts, "UASC", expected, severity=WARNING)
+    check.flag(contradicts, "UASC", expected, severity=WARNING, rule="combination")
 
 
 def _check_episodes(check: TableCheck, ctx: _Context) -> dict[str, pd.Series]:
@@ -1198,7 +1230,8 @@ def _check_oc2(check: TableCheck, ctx: _Context) -> dict[str, pd.Series]:
     expected = "an SDQ score from 0 to 40, or the reason there is none in SDQ_REASON"
     check.flag(no_score & no_reason, "SDQ_SCORE", expected, rule="required")
     expected = "blank when an SDQ score is given"
-    check.flag(~no_score & ~no_reason, "SDQ_REASON", expected, severity=WARNING)
+    both = ~no_score & ~no_reason
+    check.flag(both, "SDQ_REASON", expected, severity=WARNING, rule="combination")
     items = {store: check.boolean(column) for column, store in _OC2_ITEMS.items()}
     _flag_duplicates(check, [child], "CHILD", "one OC2 row per child")
     return {"child_id": child, "sdq_score": score, "sdq_reason": reason, **items}

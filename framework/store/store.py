@@ -230,20 +230,21 @@ def merge_children(con: duckdb.DuckDBPyConnection, table: Table, staged: str, ye
         f"""CREATE OR REPLACE TEMP TABLE merged_children AS
         SELECT s.child_id, {fields},
                GREATEST(s.collection_year, t.collection_year) AS collection_year,
-               s.load_id AS load_id, t.row_hash AS old_hash
+               s.load_id AS load_id, t.row_hash AS old_hash,
+               t.collection_year AS old_year
         FROM {staged} s JOIN {table.name} t USING (child_id)""",
     )
     run(con, "ALTER TABLE merged_children ADD COLUMN row_hash VARCHAR")
     run(con, f"UPDATE merged_children SET row_hash = {_hash_expression(table.column_names)}")
     columns = ", ".join([*table.column_names, "collection_year", "load_id", "row_hash"])
-    changed = "SELECT child_id FROM merged_children WHERE row_hash <> old_hash"
+    changed = "SELECT child_id FROM merged_children WHERE (row_hash <> old_hash OR collection_year <> old_year)"
     updated = con.execute(f"DELETE FROM {table.name} WHERE child_id IN ({changed})").fetchall()[0][
         0
     ]
     run(
         con,
         f"INSERT INTO {table.name} SELECT {columns} FROM merged_children "
-        "WHERE row_hash <> old_hash",
+        "WHERE (row_hash <> old_hash OR collection_year <> old_year)",
     )
     added = con.execute(
         f"""INSERT INTO {table.name} SELECT s.* FROM {staged} s

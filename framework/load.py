@@ -274,7 +274,9 @@ def _already_loaded(store_path: Path, files: list[Path]) -> dict[Path, int]:
     """Files whose exact bytes an earlier load already took: {path: load id}."""
     if not Path(store_path).exists() or not files:
         return {}
-    digests = {sha256_of(p): p for p in files}
+    by_digest: dict[str, list[Path]] = {}
+    for path in files:
+        by_digest.setdefault(sha256_of(path), []).append(path)
     con = store.connect(store_path, read_only=True)
     try:
         known = con.execute(
@@ -282,7 +284,7 @@ def _already_loaded(store_path: Path, files: list[Path]) -> dict[Path, int]:
         ).fetchall()
     finally:
         con.close()
-    return {digests[d]: load for d, load in known if d in digests}
+    return {path: load for digest, load in known for path in by_digest.get(digest, [])}
 
 
 def _drop_unchanged(

@@ -325,7 +325,7 @@ def test_impossible_dates():
         (E, "episodes.csv", "row 6", "D5", "DEC", "01/06/2024"),
         (E, "episodes.csv", "row 7", "D5", "DEC", "05/04/2025"),
         (E, "episodes.csv", "row 8", "D5", "REC", ""),
-        (E, "episodes.csv", "row 9", "D5", "DEC", ""),
+        (W, "episodes.csv", "row 9", "D5", "REC", "E8"),  # open episode: reason ignored
         (E, "header.csv", "row 1", "D1", "DOB", "31/02/2012"),
         (E, "header.csv", "row 2", "D2", "DOB", "01/06/2025"),
         (E, "header.csv", "row 3", "D3", "DOB", "01/01/1975"),
@@ -337,7 +337,8 @@ def test_impossible_dates():
     assert messages[1] == "a start on or after the child's date of birth (15/06/2015)"
     assert messages[2].startswith("an end date in 2024-25 or later")
     assert messages[4] == "a date on or before 31/03/2025 (the end of 2024-25)"
-    assert children_of(result, "episodes") == ["D1", "D2", "D3"]
+    assert children_of(result, "episodes") == ["D1", "D2", "D3", "D5"]
+    assert result.tables["episodes"]["reason_ceased"].isna().all()
     assert children_of(result, "children") == ["D4", "D5"]
     assert result.counts["looked_after_reviews"].set_aside == 3
 

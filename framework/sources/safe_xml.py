@@ -56,14 +56,18 @@ def check_prolog(path: Path) -> None:
 def root_tag(path: Path) -> str:
     """The name of the document's root element (for recognising a file), safely."""
     check_prolog(path)
-    for _event, element in _iterparse(path, events=("start",)):
-        return element.tag if isinstance(element.tag, str) else ""
+    with path.open("rb") as handle:
+        try:
+            for _event, element in _iterparse(handle, events=("start",)):
+                return element.tag if isinstance(element.tag, str) else ""
+        except etree.XMLSyntaxError as error:
+            raise _not_well_formed(path, error) from None
     raise UnreadableFile(path, "no XML element found")
 
 
-def _iterparse(path: Path, events: tuple[str, ...], tag: str | None = None):
+def _iterparse(source, events: tuple[str, ...], tag: str | None = None):
     return etree.iterparse(
-        str(path),
+        source,
         events=events,
         tag=tag,
         resolve_entities=False,
@@ -75,6 +79,15 @@ def _iterparse(path: Path, events: tuple[str, ...], tag: str | None = None):
     )
 
 
+def _not_well_formed(path: Path, error: etree.XMLSyntaxError) -> UnreadableFile:
+    line, column = error.position if error.position else (None, None)
+    where = f" at line {line}, column {column}" if line else ""
+    return UnreadableFile(
+        path,
+        f"the XML is not well formed{where}: {error.msg}. Nothing from this file was loaded.",
+    )
+
+
 def iter_elements(path: Path, tag: str) -> Iterator[etree._Element]:
     """Yield each complete ``tag`` element in document order, then free it.
 
@@ -82,21 +95,17 @@ def iter_elements(path: Path, tag: str) -> Iterator[etree._Element]:
     truncated or corrupted file is never half-loaded.
     """
     check_prolog(path)
-    try:
-        for _event, element in _iterparse(path, events=("end",), tag=tag):
-            yield element
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
-    except etree.XMLSyntaxError as error:
-        line, column = error.position if error.position else (None, None)
-        where = f" at line {line}, column {column}" if line else ""
-        raise UnreadableFile(
-            path,
-            f"the XML is not well formed{where}: {error.msg}. Nothing from this file was loaded.",
-        ) from None
+    with path.open("rb") as handle:
+        try:
+            for _event, element in _iterparse(handle, events=("end",), tag=tag):
+                yield element
+                element.clear(keep_tail=False)
+                parent = element.getparent()
+                if parent is not None:
+                    while element.getprevious() is not None:
+                        del parent[0]
+        except etree.XMLSyntaxError as error:
+            raise _not_well_formed(path, error) from None
 
 
 def text(element: etree._Element | None) -> str | None:

@@ -1057,15 +1057,24 @@ def _check_episodes(check: TableCheck, ctx: _Context) -> dict[str, pd.Series]:
     check.flag(parents_only, "PLACE_PROVIDER", expected, rule="combination")
     end = _within_year(check, "DEC", ctx)
     reason_ceased = _code(check, "REC", "reason_ceased", year)
-    _both_or_neither(
-        check,
-        "DEC",
+    has_end, has_reason = ~blank(check.frame["DEC"]), ~blank(check.frame["REC"])
+    check.flag(
+        has_end & ~has_reason,
         "REC",
-        {
-            "DEC": "the date the episode ceased (DEC), because a reason (REC) is given",
-            "REC": "the reason the episode ceased (REC), because DEC is given",
-        },
+        "the reason the episode ceased (REC), because DEC is given",
+        rule="required",
     )
+    # Some systems fill REC on open episodes (often X1). The episode itself is sound, so it
+    # loads as open and the stray reason is dropped, with a warning.
+    stray_reason = has_reason & ~has_end
+    check.flag(
+        stray_reason,
+        "REC",
+        "no reason while the episode is open (DEC is blank): the reason was ignored",
+        severity=WARNING,
+        rule="combination",
+    )
+    reason_ceased = reason_ceased.mask(stray_reason)
     expected = "an end date (DEC) on or after the start date (DECOM)"
     check.order(start, end, "DEC", expected)
     change = _check_place_change(check, place, year)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +39,8 @@ from framework.store.schema import TABLES, Table
 
 Progress = Callable[[str, int, int], None]  # (what is happening, step done, steps in all)
 READABLE_SUFFIXES = {".xml", ".csv"}
-PARALLEL_XML_BYTES = 20 * 1024 * 1024  # read several large XML files in parallel processes
+PARALLEL_MIN_READS = 4  # below this, starting worker processes costs more than it saves
+MAX_READ_WORKERS = 2  # the product's reference machine has two cores
 SOURCE_ORDER = {"reference": 0, "child_addresses": 1, "cin_census": 2, "ssda903": 2}
 
 
@@ -172,27 +173,29 @@ def _fatal_result(plan: PlannedRead, problem: UnreadableFile) -> ReadResult:
 def read_all(
     plans: list[PlannedRead], collection_year: int | None, progress: Progress | None
 ) -> list[ReadResult]:
-    """Read every planned return; big XML files are read two at a time in other processes."""
-    big = [
-        p
-        for p in plans
-        if p.kind == "cin_census" and p.paths[0].stat().st_size > PARALLEL_XML_BYTES
-    ]
-    results: dict[int, ReadResult] = {}
-    done = 0
-    if len(big) > 1 and (os.cpu_count() or 1) > 1:
-        with ProcessPoolExecutor(max_workers=min(len(big), os.cpu_count() or 1)) as pool:
-            futures = {id(p): pool.submit(read_planned, p, collection_year) for p in big}
-            for plan in big:
-                results[id(plan)] = futures[id(plan)].result()
-                done += 1
-                _tell(progress, f"read {plan.paths[0].name}", done, len(plans))
-    for plan in plans:
-        if id(plan) not in results:
-            results[id(plan)] = read_planned(plan, collection_year)
-            done += 1
+    """Read every planned return, in parallel processes when there are several.
+
+    Reading is CPU-bound Python and pandas work, so processes (not threads) use both cores.
+    The largest files start first so that the two workers finish at about the same time.
+    """
+    workers = min(os.cpu_count() or 1, MAX_READ_WORKERS)
+    if len(plans) < PARALLEL_MIN_READS or workers < 2:
+        results = []
+        for done, plan in enumerate(plans, start=1):
+            results.append(read_planned(plan, collection_year))
             _tell(progress, f"read {plan.paths[0].name}", done, len(plans))
-    return [results[id(p)] for p in plans]
+        return results
+    largest_first = sorted(plans, key=_size, reverse=True)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {id(p): pool.submit(read_planned, p, collection_year) for p in largest_first}
+        for done, future in enumerate(as_completed(futures.values()), start=1):
+            future.result()
+            _tell(progress, "reading files", done, len(plans))
+        return [futures[id(p)].result() for p in plans]
+
+
+def _size(plan: PlannedRead) -> int:
+    return sum(path.stat().st_size for path in plan.paths)
 
 
 def _tell(progress: Progress | None, what: str, done: int, total: int) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -31,12 +31,19 @@ class MissingKeyError(RuntimeError):
 @dataclass(frozen=True)
 class Pseudonymiser:
     key: bytes
+    # Pseudonyms already made in this run: a child appears in many tables and years, and the
+    # hash is the costly part. Kept in memory only, never written anywhere.
+    _made: dict = field(default_factory=dict, repr=False, compare=False)
 
     def pseudonym(self, identifier: str, *, kind: str = "child") -> str:
-        # The kind is mixed in so a child id and a worker id that happen to be equal do not
-        # get the same pseudonym.
-        message = f"{kind}\x1f{identifier.strip().upper()}".encode()
-        return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
+        made = self._made.get((kind, identifier))
+        if made is None:
+            # The kind is mixed in so a child id and a worker id that happen to be equal do
+            # not get the same pseudonym.
+            message = f"{kind}\x1f{identifier.strip().upper()}".encode()
+            made = hmac.new(self.key, message, hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
+            self._made[(kind, identifier)] = made
+        return made
 
     def column(self, values: pd.Series, *, kind: str = "child") -> pd.Series:
         """Pseudonymise a column, hashing each distinct identifier once."""

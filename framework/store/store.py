@@ -169,12 +169,11 @@ def stage(
     run(
         con,
         f"CREATE OR REPLACE TEMP TABLE {name} AS "
-        f"SELECT DISTINCT {casts}, {year} AS collection_year, {load_id} AS load_id "
-        "FROM incoming",
+        f"SELECT *, {year} AS collection_year, {load_id} AS load_id, "
+        f"{_hash_expression(table.column_names)} AS row_hash "
+        f"FROM (SELECT DISTINCT {casts} FROM incoming)",
     )
     con.unregister("incoming")
-    run(con, f"ALTER TABLE {name} ADD COLUMN row_hash VARCHAR")
-    run(con, f"UPDATE {name} SET row_hash = {_hash_expression(table.column_names)}")
     return name
 
 
@@ -228,28 +227,27 @@ def merge_children(con: duckdb.DuckDBPyConnection, table: Table, staged: str, ye
     run(
         con,
         f"""CREATE OR REPLACE TEMP TABLE merged_children AS
-        SELECT s.child_id, {fields},
-               GREATEST(s.collection_year, t.collection_year) AS collection_year,
-               s.load_id AS load_id, t.row_hash AS old_hash,
-               t.collection_year AS old_year
-        FROM {staged} s JOIN {table.name} t USING (child_id)""",
+        SELECT *, {_hash_expression(table.column_names)} AS row_hash FROM (
+            SELECT s.child_id, {fields},
+                   GREATEST(s.collection_year, t.collection_year) AS collection_year,
+                   s.load_id AS load_id, t.row_hash AS old_hash,
+                   t.collection_year AS old_year
+            FROM {staged} s JOIN {table.name} t USING (child_id))""",
     )
-    run(con, "ALTER TABLE merged_children ADD COLUMN row_hash VARCHAR")
-    run(con, f"UPDATE merged_children SET row_hash = {_hash_expression(table.column_names)}")
-    columns = ", ".join([*table.column_names, "collection_year", "load_id", "row_hash"])
-    changed = "SELECT child_id FROM merged_children WHERE (row_hash <> old_hash OR collection_year <> old_year)"
-    updated = con.execute(f"DELETE FROM {table.name} WHERE child_id IN ({changed})").fetchall()[0][
-        0
-    ]
-    run(
+    # A child changes only if a field or the latest year supplying them changed.
+    changed = "(row_hash <> old_hash OR collection_year <> old_year)"
+    updated = run(
         con,
-        f"INSERT INTO {table.name} SELECT {columns} FROM merged_children "
-        "WHERE (row_hash <> old_hash OR collection_year <> old_year)",
-    )
-    added = con.execute(
+        f"DELETE FROM {table.name} WHERE child_id IN "
+        f"(SELECT child_id FROM merged_children WHERE {changed})",
+    )[0][0]
+    columns = ", ".join([*table.column_names, "collection_year", "load_id", "row_hash"])
+    run(con, f"INSERT INTO {table.name} SELECT {columns} FROM merged_children WHERE {changed}")
+    added = run(
+        con,
         f"""INSERT INTO {table.name} SELECT s.* FROM {staged} s
-        WHERE s.child_id NOT IN (SELECT child_id FROM {table.name})"""
-    ).fetchall()[0][0]
+        WHERE s.child_id NOT IN (SELECT child_id FROM {table.name})""",
+    )[0][0]
     return {"added": int(added), "updated": int(updated)}
 
 
@@ -261,8 +259,15 @@ def write_table(
     collection_year: int | None,
     load_id: int,
 ) -> dict:
-    staged = stage(con, table, frame, collection_year=collection_year, load_id=load_id)
     year = UNDATED if collection_year is None else int(collection_year)
+    if frame.empty:
+        # An empty table in a return (e.g. no adoptions this year) still corrects an earlier
+        # load of the same year; there is nothing to add.
+        removed = 0
+        if table.per_year and not table.merge_fields:
+            removed = run(con, f"DELETE FROM {table.name} WHERE collection_year = {year}")[0][0]
+        return {"added": 0, "removed": int(removed)}
+    staged = stage(con, table, frame, collection_year=collection_year, load_id=load_id)
     # Duplicate keys inside one return would make the merge ambiguous: readers set them
     # aside, so finding one here is a programming error, not a data problem.
     key = ", ".join(table.key)

@@ -81,6 +81,8 @@ def _iterparse(source, events: tuple[str, ...], tag: str | None = None):
 
 def _not_well_formed(path: Path, error: etree.XMLSyntaxError) -> UnreadableFile:
     line, column = error.position if error.position else (None, None)
+    if (line, column) == (1, 1):
+        return UnreadableFile(path, "the file is not XML: it does not start with an XML tag")
     where = f" at line {line}, column {column}" if line else ""
     return UnreadableFile(
         path,

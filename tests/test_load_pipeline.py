@@ -185,3 +185,27 @@ def test_cli_exit_status_is_nonzero_when_nothing_loads(tmp_path, monkeypatch):
     monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", "a test key that is long enough")
     empty = write(tmp_path / "in", "empty.xml", "")
     assert cli.main(["load", str(empty), "--store", str(tmp_path / "s.duckdb")]) == 1
+
+
+def test_every_shared_sample_loads_or_is_explained(shared, store_path, pseudonymiser):
+    """The fake returns other projects publish: valid records load, the rest are explained."""
+    samples = shared / "spec" / "samples"
+    outcome = load_files([samples], store_path=store_path, pseudonymiser=pseudonymiser)
+    assert outcome.status == "loaded", outcome.message
+    # Only the workforce return is not read yet, and it says so.
+    assert [(u.file, "workforce" in u.reason) for u in outcome.unreadable] == [
+        ("liiatools_social_work_workforce_2022.xml", True)
+    ]
+    read = {f.name for r in outcome.results for f in r.files}
+    every_file = {p.name for p in samples.rglob("*") if p.suffix in (".xml", ".csv")}
+    assert read == every_file - {"liiatools_social_work_workforce_2022.xml"}
+    for problem in outcome.problems:
+        assert problem.file and problem.location and problem.expected
+    counts = dict(
+        query(
+            store_path,
+            "SELECT 'episodes', COUNT(*) FROM episodes UNION ALL "
+            "SELECT 'referrals', COUNT(*) FROM referrals",
+        )
+    )
+    assert counts["episodes"] > 1000 and counts["referrals"] > 100

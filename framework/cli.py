@@ -176,6 +176,7 @@ def format_outcome(outcome: LoadOutcome, shown: int = SHOWN_PROBLEMS) -> str:
         lines.append(f"{name}: identical to a file of load {earlier}; not read again")
     for problem in outcome.unreadable:
         lines.append(f"UNREADABLE {problem.file}: {problem.reason}")
+    lines.extend(f"NOTE: {note}" for note in outcome.notes)
     if outcome.ignored:
         lines.append(f"Ignored (not CSV or XML): {', '.join(sorted(set(outcome.ignored)))}")
     problems = outcome.problems

@@ -61,6 +61,7 @@ class LoadOutcome:
     unreadable: list[UnreadableFile] = field(default_factory=list)
     skipped: list[tuple[str, int]] = field(default_factory=list)  # (file, earlier load id)
     ignored: list[str] = field(default_factory=list)  # files that are not CSV or XML
+    notes: list[str] = field(default_factory=list)  # things the person loading should know
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
@@ -321,7 +322,13 @@ def load_files(
     unreadable += [UnreadableFile(r.files[0].path, r.fatal) for r in results if r.fatal]
     results = [r for r in results if not r.fatal]
     outcome = LoadOutcome(
-        "loaded", "", results=results, unreadable=unreadable, skipped=skipped, ignored=ignored
+        "loaded",
+        "",
+        results=results,
+        unreadable=unreadable,
+        skipped=skipped,
+        ignored=ignored,
+        notes=_same_year_notes(results),
     )
     errors = [p for r in results for p in r.problems if p.severity == ERROR]
     if strict and (errors or unreadable):
@@ -343,6 +350,24 @@ def load_files(
         return outcome
     store_results(outcome, loadable, store_path, pseudonymiser, strict=strict, progress=progress)
     return outcome
+
+
+def _same_year_notes(results: list[ReadResult]) -> list[str]:
+    """Two returns of one source and year in one load: the later replaces the earlier."""
+    seen: dict[tuple[str, int | None], list[str]] = {}
+    for result in results:
+        key = (result.source, result.collection_year)
+        seen.setdefault(key, []).append(", ".join(f.name for f in result.files))
+    return [
+        f"{len(names)} {source} returns for {_year_of(year)} in one load ({'; '.join(names)}): "
+        "each replaces the one before, so only the last stays. Load one return per year."
+        for (source, year), names in seen.items()
+        if len(names) > 1 and year is not None
+    ]
+
+
+def _year_of(year: int | None) -> str:
+    return year_label(year) if year else "undated"
 
 
 def store_results(
@@ -436,7 +461,7 @@ def _valid(result: ReadResult) -> int:
 
 
 def _year(result: ReadResult) -> str:
-    return year_label(result.collection_year) if result.collection_year else "undated"
+    return _year_of(result.collection_year)
 
 
 def _rates(rates: dict[str, float | None]) -> dict[str, float]:

@@ -201,6 +201,8 @@ def test_every_shared_sample_loads_or_is_explained(shared, store_path, pseudonym
     assert read == every_file - {"liiatools_social_work_workforce_2022.xml"}
     for problem in outcome.problems:
         assert problem.file and problem.location and problem.expected
+    # Two d2i CiN samples claim the same year: the person loading is told only one stays.
+    assert any("d2i_CIN_Census_2024.xml; d2i_CIN_Census_2026.xml" in n for n in outcome.notes)
     counts = dict(
         query(
             store_path,

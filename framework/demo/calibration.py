@@ -139,7 +139,9 @@ def _measure_year(out_dir, year, history, addresses, by_postcode) -> YearMeasure
             m.referrals += 1
             m.nfa += details.findtext("ReferralNFA") in ("true", "1")
             m.rc8 += details.findtext("ReasonForClosure") == "RC8"
-            earlier = [d for d in history[child_id] if referred - timedelta(days=365) <= d < referred]
+            earlier = [
+                d for d in history[child_id] if referred - timedelta(days=365) <= d < referred
+            ]
             m.rereferrals += bool(earlier)
             postcode = _postcode_on(addresses.get(child_id, []), referred)
             if postcode in by_postcode:

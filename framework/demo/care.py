@@ -10,7 +10,7 @@ describes the change and REASON_PLACE_CHANGE on the episode that ends.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from framework.demo.dates import Day, age_on, birthday, day, to_date
 from framework.demo.draws import Picker, chance, exponential_days, lognormal_days, poisson
@@ -30,7 +30,15 @@ FOSTER = frozenset({"U1", "U2", "U3", "U4", "U5", "U6"})
 NO_PROVIDER = TEMPORARY | {"Z1"}
 NO_URN = TEMPORARY | {"P1", "R1", "Z1"}
 K3_FROM = day(2024, 4, 1)  # supported accommodation is coded K3 in returns from 2024-25
+# Semi-independent (H5) providers had no URN until Ofsted registration, required from 28
+# October 2023 (DfE rules 222 and 230): an H5 placement open then gains its URN in a new
+# episode (RNE T, same carer) on the day the provider registered.
+REGISTRATION_FROM, REGISTRATION_BY = day(2023, 6, 1), day(2023, 10, 27)
+H5_LAST_OPEN = day(2025, 4, 1)  # no H5 placement may be open on 1 April 2025
+UNTIL_ADULT = 10**7  # "until 18": a day far ahead, capped at the 18th birthday
 SGO_CODES = Picker((("E45", 40.0), ("E46", 12.0), ("E47", 38.0), ("E48", 10.0)))
+ADOPTERS_COUPLE = Picker((("MF", 85), ("FF", 8), ("MM", 7)))
+ADOPTERS_SAME_SEX_STATUS = Picker((("L12", 60), ("L2", 25), ("L4", 15)))
 Z_SUBTYPES = ("Z11", "Z12", "Z13", "Z14")
 REVIEW_YOUNG = Picker(
     (("PN1", 20), ("PN2", 5), ("PN3", 12), ("PN4", 6), ("PN5", 20), ("PN6", 25), ("PN7", 12))
@@ -58,6 +66,7 @@ class Placement:
     place: str
     setting: Setting
     reason: str = ""  # REASON_PLACE_CHANGE for the episode that ends when this begins
+    unregistered: bool = False  # semi-independent (H5) before Ofsted registration: no URN
 
 
 @dataclass(slots=True)
@@ -72,7 +81,6 @@ class Timeline:
     with_parents: Day | None = None
     adoption_placement: Day | None = None
     adoption: Adoption | None = None
-    events: dict[str, Day] = field(default_factory=dict)
 
 
 def age_band(age: int) -> str:
@@ -88,9 +96,12 @@ def age_band(age: int) -> str:
 
 
 class CareBuilder:
-    def __init__(self, params: Care, providers: Providers):
+    def __init__(self, params: Care, providers: Providers, until: Day):
         self.p = params
         self.providers = providers
+        # Reviews, missing spells and worker changes after this day are never written:
+        # not simulating them keeps memory flat for children in care until far ahead.
+        self.until = until
         self.plans = {band: Picker(weights) for band, weights in params.plan_by_age.items()}
         self.route_young = Picker(params.entry_route_under16)
         self.route_older = Picker(params.entry_route_16_17)
@@ -147,13 +158,15 @@ class CareBuilder:
             return self._cap(rng, child, timeline, adult)
         status = timeline.legal[-1][1]
         age = age_on(child.dob, now)
-        wants_court = plan in ("adoption", "sgo") or (plan == "long" and age < 13 and chance(rng, 0.6))
+        wants_court = plan in ("adoption", "sgo") or (
+            plan == "long" and age < 13 and chance(rng, 0.6)
+        )
         if status == "V2" and wants_court and plan != "uasc":
             now += rng.randint(20, 150)
             timeline.legal.append((now, "C1"))
             status = "C1"
         if status == "C1":
-            self._proceedings(rng, timeline, now, start)
+            self._proceedings(rng, timeline, now)
         elif timeline.plan == "home":
             timeline.end = start + lognormal_days(rng, self.p.return_home_days, low=7)
             timeline.rec = "E4A" if chance(rng, 0.8) else ("E4B" if chance(rng, 0.75) else "E13")
@@ -174,7 +187,9 @@ class CareBuilder:
             timeline.legal.append((start, "V2"))
             return start
         if route in ("police", "epo"):
-            status, length = ("L1", rng.randint(1, 3)) if route == "police" else ("L2", rng.randint(3, 8))
+            status, length = (
+                ("L1", rng.randint(1, 3)) if route == "police" else ("L2", rng.randint(3, 8))
+            )
             timeline.legal.append((start, status))
             now = start + length
             if plan == "home" and chance(rng, 0.35):
@@ -196,7 +211,7 @@ class CareBuilder:
             timeline.plan = "home" if chance(rng, 0.5) else "long"
         return now
 
-    def _proceedings(self, rng: random.Random, timeline: Timeline, c1: Day, start: Day) -> None:
+    def _proceedings(self, rng: random.Random, timeline: Timeline, c1: Day) -> None:
         """Care proceedings from an interim order to the final hearing, and what follows."""
         mean, sd = self.p.final_hearing_days
         final = c1 + max(120, min(600, round(rng.gauss(mean, sd))))
@@ -221,7 +236,7 @@ class CareBuilder:
         else:
             timeline.legal.append((final, "C2"))
             timeline.settled = final
-            timeline.end = 10**7  # until 18, capped later
+            timeline.end = UNTIL_ADULT
 
     def _adoption(self, rng: random.Random, timeline: Timeline, c1: Day, final: Day) -> None:
         decision = max(c1 + 10, final - rng.randint(20, 90))
@@ -234,11 +249,13 @@ class CareBuilder:
             else:
                 timeline.legal.append((final, "E1"))
                 adoption.ceased = final + rng.randint(60, 400)
-                adoption.ceased_reason = "RD3" if chance(rng, 0.6) else ("RD1" if chance(rng, 0.5) else "RD4")
+                adoption.ceased_reason = (
+                    "RD3" if chance(rng, 0.6) else ("RD1" if chance(rng, 0.5) else "RD4")
+                )
                 timeline.legal.append((adoption.ceased + rng.randint(30, 120), "C2"))
             timeline.settled = final
             timeline.plan = "long"
-            timeline.end = 10**7
+            timeline.end = UNTIL_ADULT
             return
         timeline.legal.append((final, "E1"))
         placed = final + rng.randint(*self.p.adoption_placement_after_order_days)
@@ -247,11 +264,11 @@ class CareBuilder:
         adoption.foster_carer = chance(rng, 0.12)
         if chance(rng, 0.86):
             adoption.adopters = 2
-            adoption.adopters_sex = Picker((("MF", 85), ("FF", 8), ("MM", 7)))(rng)
+            adoption.adopters_sex = ADOPTERS_COUPLE(rng)
             if adoption.adopters_sex == "MF":
                 adoption.adopters_status = "L11" if chance(rng, 0.75) else "L3"
             else:
-                adoption.adopters_status = Picker((("L12", 60), ("L2", 25), ("L4", 15)))(rng)
+                adoption.adopters_status = ADOPTERS_SAME_SEX_STATUS(rng)
         else:
             adoption.adopters = 1
             adoption.adopters_sex = "F1" if chance(rng, 0.85) else "M1"
@@ -285,14 +302,24 @@ class CareBuilder:
         current = self._initial_placement(rng, child, start, timeline)
         placements = [current]
         for when, kind in self._placement_events(rng, child, start, timeline):
+            if kind == "urn":
+                last = placements[-1]
+                if last.unregistered and last.start < when < timeline.end:
+                    placements.append(Placement(when, "H5", last.setting, "PLACE"))
+                continue
+            if kind == "registered":
+                if placements[-1].place == "H5" and placements[-1].start < when < timeline.end:
+                    previous = placements[-1]
+                    placements.append(Placement(when, "K3", previous.setting, "PLACE"))
+                continue
             if when <= placements[-1].start or when >= end:
                 continue
             current = placements[-1]
             if current.place in ("A5", "A6") or (current.place == "P1" and kind == "move"):
                 continue  # adoption placements and planned returns home are not moved
             new = self._apply_event(rng, child, when, kind, current, timeline)
-            if new is None:
-                continue
+            if new is None or (kind in ("move", "sixteen") and new[0].setting == current.setting):
+                continue  # a move must be to a different carer or home
             placements.extend(new)
         return placements
 
@@ -304,8 +331,10 @@ class CareBuilder:
         when = start + exponential_days(rng, self.p.first_placement_mean_days, low=2)
         while when < end:
             events.append((when, "move"))
-            band = "0-9" if age_on(child.dob, when) < 10 else (
-                "10-15" if age_on(child.dob, when) < 16 else "16-17"
+            band = (
+                "0-9"
+                if age_on(child.dob, when) < 10
+                else ("10-15" if age_on(child.dob, when) < 16 else "16-17")
             )
             when += exponential_days(rng, self.p.placement_mean_days[band], low=7)
         if timeline.settled and timeline.plan == "long":
@@ -317,11 +346,26 @@ class CareBuilder:
         sixteen = birthday(child.dob, 16)
         if timeline.plan in ("long", "uasc") and start < sixteen < end and chance(rng, 0.35):
             events.append((sixteen + rng.randint(0, 200), "sixteen"))
-        years = (end - start) / 365.25 if end < 10**6 else 1.0
+        years = (end - start) / 365.25
         for _ in range(poisson(rng, self.p.temporary_placement_per_year * years)):
             events.append((rng.randint(start + 1, max(start + 1, end - 1)), "temporary"))
+        if start < REGISTRATION_BY < end:
+            events.append((rng.randint(REGISTRATION_FROM, REGISTRATION_BY), "urn"))
+        if start < H5_LAST_OPEN and end > H5_LAST_OPEN:
+            # H5 is not a valid code in 2025-26: supported accommodation still in use is
+            # recorded as K3 (same provider) at some point in 2024-25
+            events.append((rng.randint(K3_FROM + 180, H5_LAST_OPEN - 1), "registered"))
         # scheduled events win over random moves on the same day
-        order = {"adopt": 0, "parents": 1, "match": 2, "sixteen": 3, "temporary": 4, "move": 5}
+        order = {
+            "urn": 0,
+            "registered": 0,
+            "adopt": 1,
+            "parents": 2,
+            "match": 3,
+            "sixteen": 4,
+            "temporary": 5,
+            "move": 6,
+        }
         return sorted(events, key=lambda item: (item[0], order[item[1]]))
 
     def _apply_event(
@@ -346,7 +390,11 @@ class CareBuilder:
             return [Placement(when, "P1", parents, "CARPL")]
         if kind == "match":
             if current.place in ("U6", "U3") and chance(rng, self.p.long_term_match):
-                return [Placement(when, "U4" if current.place == "U6" else "U1", current.setting, "PLACE")]
+                return [
+                    Placement(
+                        when, "U4" if current.place == "U6" else "U1", current.setting, "PLACE"
+                    )
+                ]
             return None
         if kind == "sixteen":
             if current.place in FOSTER or current.place == "K2":
@@ -375,8 +423,11 @@ class CareBuilder:
     def _supported(self, rng: random.Random, when: Day, reason: str) -> Placement:
         # From 2024-25 supported accommodation is coded K3 (Ofsted-registered from Oct 2023);
         # H5 stays valid in 2024-25 returns, so some placements still use it.
-        place = "K3" if when >= K3_FROM and chance(rng, 0.7) else "H5"
-        return Placement(when, place, self.providers.supported_accommodation(rng), reason)
+        h5_still_used = when < K3_FROM or (when < K3_FROM + 180 and chance(rng, 0.3))
+        place = "H5" if h5_still_used else "K3"
+        setting = self.providers.supported_accommodation(rng)
+        unregistered = place == "H5" and when < REGISTRATION_BY
+        return Placement(when, place, setting, reason, unregistered=unregistered)
 
     def _initial_placement(
         self, rng: random.Random, child: Child, start: Day, timeline: Timeline
@@ -422,6 +473,8 @@ class CareBuilder:
         self, rng: random.Random, child: Child, when: Day, age: int, first: bool = False
     ) -> Placement:
         reason = "" if first else self.move_reason(rng)
+        if reason == "CUSTOD" and age < 14:
+            reason = "CARPL"  # custody arrangements concern older children
         roll = rng.random()
         if age < 10:
             if roll < 0.12:
@@ -438,7 +491,7 @@ class CareBuilder:
                 return Placement(when, "Z1", rng.choice(self.providers.other), reason)
             if roll < 0.70 and age >= 14:
                 return Placement(when, "K1", self.providers.secure[0], reason)
-            if roll < 0.71 and child.disabilities and child.disabilities[0] != "NONE":
+            if roll < 0.71 and child.disabled:
                 return Placement(when, "R1", self.providers.care_home[0], reason)
             return Placement(when, "K2", self.providers.home(rng), reason)
         if roll < 0.45:
@@ -455,7 +508,9 @@ class CareBuilder:
                 last = placement
         if timeline.rec == "E17" and last.place not in FOSTER:
             timeline.rec = "E5"
-        if timeline.rec == "E7" and not (child.disabilities and child.disabilities[0] != "NONE"):
+        if timeline.rec in ("E45", "E46") and last.place not in FOSTER:
+            timeline.rec = "E47" if timeline.rec == "E45" else "E48"  # not former foster carers
+        if timeline.rec == "E7" and not child.disabled:
             timeline.rec = "E5"
 
     # --- episodes ----------------------------------------------------------------------------
@@ -481,7 +536,11 @@ class CareBuilder:
             new_status, new_placement = legal[li][1], placements[pi]
             status_changed = new_status != status
             carer_changed = new_placement.setting.key != placement.setting.key
-            place_changed = carer_changed or new_placement.place != placement.place
+            place_changed = (
+                carer_changed
+                or new_placement.place != placement.place
+                or new_placement.unregistered != placement.unregistered
+            )
             if not (status_changed or place_changed):
                 continue
             if status_changed:
@@ -514,18 +573,20 @@ class CareBuilder:
             place=place,
             provider="" if place in NO_PROVIDER else ("PR0" if place == "P1" else setting.provider),
             pl_post=pl_post,
-            urn="" if place in NO_URN else setting.urn,
+            urn="" if place in NO_URN or placement.unregistered else setting.urn,
             home_post=home,
             z_subtype=Z_SUBTYPES[child.key % 4] if place == "Z1" else "",
         )
 
     # --- reviews, missing, social workers, late records ---------------------------------------
 
-    def _reviews(self, rng: random.Random, child: Child, start: Day, end: Day) -> list[tuple[Day, str]]:
+    def _reviews(
+        self, rng: random.Random, child: Child, start: Day, end: Day
+    ) -> list[tuple[Day, str]]:
         reviews = []
         when = start + 20
         gap = 91  # first review within 20 days, the second 3 months later, then 6-monthly
-        while when < end:
+        while when < min(end, self.until):
             age = age_on(child.dob, when)
             code = "PN0" if age < 4 else (REVIEW_YOUNG if age < 10 else REVIEW_OLDER)(rng)
             reviews.append((when, code))
@@ -541,19 +602,18 @@ class CareBuilder:
         end: Day,
         placements: list[Placement],
     ) -> list[Missing]:
-        eleven = birthday(child.dob, 11)
-        first = max(start, eleven)
-        if first >= end - 2:
+        first = max(start, birthday(child.dob, 11))
+        last = min(end, self.until)
+        if first >= last - 2:
             return []
         residential = any(p.place in ("K2", "H5", "K3") for p in placements)
         prone = self.p.missing_prone_share * (1.6 if residential else 0.85)
         if not chance(rng, prone):
             return []
-        years = min(end, start + 3 * 365) - first
-        count = max(1, poisson(rng, self.p.missing_per_year * years / 365.25))
+        count = max(1, poisson(rng, self.p.missing_per_year * (last - first) / 365.25))
         periods: list[Missing] = []
         busy_until = first
-        for when in sorted(rng.randint(first, end - 2) for _ in range(count)):
+        for when in sorted(rng.randint(first, last - 2) for _ in range(count)):
             if when <= busy_until:
                 continue
             length = rng.choice((0, 0, 1, 1, 1, 2, 2, 3, 4, 6, 9, 15))
@@ -570,7 +630,7 @@ class CareBuilder:
         while True:
             worker = rng.choice(self.workers)
             finish = when + exponential_days(rng, mean, low=14)
-            if finish >= end:
+            if finish >= end or finish > self.until:  # the last allocation lasts to the end
                 allocations.append(SocialWorker(worker, when, end, reason))
                 return allocations
             allocations.append(SocialWorker(worker, when, finish, reason))
@@ -580,8 +640,8 @@ class CareBuilder:
         """Sometimes an exit in the last days of March reaches the record after 31 March: that
         year's return shows the episode open; the next year's shows it closed (awkward case)."""
         end = period.end
-        if end is None or end >= 10**6:
-            return
+        if end is None or period.rec in ("E11", "E12"):
+            return  # (adoptions are recorded on the day: AD1 must agree with the episodes)
         ended = to_date(end)
-        if ended.month == 3 and ended.day >= 20 and chance(rng, 0.25):
+        if ended.month == 3 and ended.day >= 18 and chance(rng, 0.4):
             period.end_recorded = day(ended.year, 4, 1) + rng.randint(5, 40)

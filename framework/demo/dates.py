@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache
 
 Day = int  # a date as an ordinal
 
@@ -38,13 +38,13 @@ def to_date(value: Day) -> date:
     return date.fromordinal(value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def iso(value: Day) -> str:
     """YYYY-MM-DD (CiN census XML, address extract)."""
     return date.fromordinal(value).isoformat()
 
 
-@lru_cache(maxsize=None)
+@cache
 def uk(value: Day) -> str:
     """DD/MM/YYYY (SSDA903 CSV)."""
     return date.fromordinal(value).strftime("%d/%m/%Y")

@@ -11,7 +11,7 @@ from itertools import accumulate
 class Picker:
     """Weighted choice from ``((value, weight), ...)``, built once and reused."""
 
-    __slots__ = ("values", "cumulative", "total")
+    __slots__ = ("cumulative", "total", "values")
 
     def __init__(self, weights):
         self.values = [value for value, _ in weights]

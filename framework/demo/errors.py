@@ -175,7 +175,7 @@ def _find(node, tag):
 
 
 def _parent_of(node, target):
-    name, content = node
+    _, content = node
     if isinstance(content, list):
         for child in content:
             if child is target:

@@ -170,13 +170,14 @@ class _World:
         geo_rng = random.Random(f"demoton:{seed}:geography")
         self.demoton: Demoton = build_demoton(geo_rng, n_areas, params.geography)
         providers = Providers(random.Random(f"demoton:{seed}:providers"), self.demoton)
-        care = CareBuilder(params.care, providers)
+        care = CareBuilder(params.care, providers, until=window.end + 400)
         workdays = WorkingDays(window.first_year - demand.burn_in_years - 2, window.last_year + 25)
         self.journeys = Journeys(params, self.demoton, care, workdays, window.end, window.start)
-
-    @property
-    def span_years(self) -> float:
-        return (self.window.end + 1 - self.burn_in_start) / 365.25
+        # Arrivals, in years at the base rate: steady before the window, growing in it.
+        self.growth = math.log1p(demand.yearly_growth)
+        self.mass_before = (window.start - self.burn_in_start) / 365.25
+        window_years = (window.end + 1 - window.start) / 365.25
+        self.mass_during = math.expm1(self.growth * window_years) / self.growth
 
     def simulate(self, wanted: int) -> tuple[list[Child], int]:
         """Candidates in random time order until ``wanted`` of them appear in the files."""
@@ -200,18 +201,18 @@ class _World:
         return kept, candidates
 
     def _arrival(self, u: float) -> int:
-        """A first-referral day, with volumes growing by ``yearly_growth`` a year."""
-        g = math.log1p(self.params.demand.yearly_growth)
-        span = self.span_years
-        low = math.exp(-g * span)
-        years_before_end = math.log(low + u * (1.0 - low)) / g  # in [-span, 0]
-        return min(self.window.end, self.window.end + 1 + round(years_before_end * 365.25))
+        """A first-referral day: a steady rate through the burn-in (so the caseload is settled
+        when the window opens), then growing by ``yearly_growth`` a year in the window."""
+        mass = u * (self.mass_before + self.mass_during)
+        if mass < self.mass_before:
+            return self.burn_in_start + int(mass * 365.25)
+        years_in = math.log1p(self.growth * (mass - self.mass_before)) / self.growth
+        return min(self.window.end, self.window.start + int(years_in * 365.25))
 
     def population(self, candidates: int) -> float:
-        """Children aged 0-17 for which ``candidates`` arrivals match the referral rate."""
-        g = math.log1p(self.params.demand.yearly_growth)
-        effective_years = (1.0 - math.exp(-g * self.span_years)) / g
-        per_child = self.params.demand.first_referral_rate / 10_000 * effective_years
+        """Children aged 0-17 for which ``candidates`` arrivals match the first-referral rate."""
+        years = self.mass_before + self.mass_during
+        per_child = self.params.demand.first_referral_rate / 10_000 * years
         return candidates / per_child
 
 
@@ -223,6 +224,9 @@ def _appears(child: Child, window: Window) -> bool:
     for period in child.care:
         if period.start <= end and (period.end is None or period.end >= start):
             return True
+        late = period.end_recorded
+        if late is not None and start <= late <= end and period.end >= start - 366:
+            return True  # ended just before the window, recorded in it (shown then)
     return any(start <= birthday(child.dob, s.age) <= end for s in child.leaver)
 
 
@@ -268,12 +272,15 @@ def _write_year(
     folder = out_dir / label
     folder.mkdir(parents=True, exist_ok=True)
     ordered = sorted(children, key=lambda c: c.child_id)
-    nodes = write_cin.build_children(ordered, year, cin_shape)
-    counts = {f"cin {k}": v for k, v in write_cin.count(nodes, year).items()}
     cin_name = f"cin_census_{year}.xml"
-    if planter:
+    if planter:  # errors are planted in the whole tree; otherwise stream child by child
+        nodes = write_cin.build_children(ordered, year, cin_shape)
         planter.plant_cin(f"{label}/{cin_name}", nodes)
-    (folder / cin_name).write_text(write_cin.serialise(year, nodes), encoding="utf-8")
+        cin_counts = write_cin.write_file(folder / cin_name, year, nodes)
+    else:
+        stream = write_cin.iter_children(ordered, year, cin_shape)
+        cin_counts = write_cin.write_file(folder / cin_name, year, stream)
+    counts = {f"cin {k}": v for k, v in cin_counts.items()}
     rows = write_ssda903.build_tables(ordered, year, seed)
     if planter:
         planter.plant_ssda903(f"{label}/ssda903", rows)
@@ -284,6 +291,9 @@ def _write_year(
 
 def _write_readme(out_dir: Path, summary: DemoSummary, window: Window, cin_shape: str) -> None:
     years = ", ".join(year_label(y) for y in window.years)
+    planted = ""
+    if summary.with_errors:
+        planted = "  planted_errors.csv               mistakes planted on purpose (with_errors)\n"
     text = f"""{LA_NAME}: a fictional local authority for the Outcomes Explorer demo
 =====================================================================
 
@@ -308,7 +318,7 @@ Layout
   addresses/child_addresses.csv     each child's home postcodes with the date each began
   <year>/cin_census_<end year>.xml  the CiN census return for the year
   <year>/ssda903/*.csv              the SSDA903 return for the year (CSV upload layout)
-{"  planted_errors.csv               mistakes planted on purpose (with_errors)" if summary.with_errors else ""}
+{planted}
 Rates are calibrated to England's published statistics (DfE children in need and children
 looked after, 2024-25): see framework/demo/params.py.
 """

@@ -175,8 +175,7 @@ def _area_deciles(rng: random.Random, n_areas: int, settings: Geography) -> list
     other, as real ones do)."""
     cumulative = list(accumulate(settings.imd_decile_shares))
     drawn = [
-        min(bisect_right(cumulative, rng.random() * cumulative[-1]) + 1, 10)
-        for _ in range(n_areas)
+        min(bisect_right(cumulative, rng.random() * cumulative[-1]) + 1, 10) for _ in range(n_areas)
     ]
     keyed = sorted((decile + rng.gauss(0.0, 2.0), i, decile) for i, decile in enumerate(drawn))
     return [decile for _, _, decile in keyed]
@@ -210,9 +209,7 @@ def _ward_name(locality: str, number: int) -> str:
 
 def _new_postcode(rng: random.Random, district: int, used: set[str]) -> str:
     while True:
-        inward = (
-            f"{rng.randrange(10)}{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
-        )
+        inward = f"{rng.randrange(10)}{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
         postcode = f"QX{district} {inward}"
         if postcode not in used:
             used.add(postcode)

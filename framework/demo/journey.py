@@ -13,13 +13,21 @@ from __future__ import annotations
 import random
 
 from framework.demo.care import CareBuilder
-from framework.demo.dates import Day, WorkingDays, age_on, birthday, end_year_of, uk
+from framework.demo.dates import (
+    Day,
+    WorkingDays,
+    age_on,
+    birthday,
+    end_year_of,
+    uk,
+    year_end,
+)
 from framework.demo.draws import Picker, chance, lognormal_days, normal_int
-from framework.demo.geography import Demoton
+from framework.demo.geography import LA_NUMBER, Demoton
 from framework.demo.model import (
     Assessment,
-    CinPlan,
     Child,
+    CinPlan,
     CPPlan,
     LeaverStatus,
     Referral,
@@ -116,7 +124,16 @@ ACTIVITY_EET_17 = Picker(
     (("F2", 48.0), ("P2", 3.0), ("F1", 3.0), ("F4", 2.0), ("P4", 0.5), ("F5", 9.0), ("P5", 2.0))
 )
 ACTIVITY_EET_19 = Picker(
-    (("F1", 7.0), ("P1", 1.0), ("F2", 18.0), ("P2", 3.0), ("F4", 2.0), ("P4", 0.5), ("F5", 20.0), ("P5", 5.0))
+    (
+        ("F1", 7.0),
+        ("P1", 1.0),
+        ("F2", 18.0),
+        ("P2", 3.0),
+        ("F4", 2.0),
+        ("P4", 0.5),
+        ("F5", 20.0),
+        ("P5", 5.0),
+    )
 )
 ACTIVITY_NEET_17 = Picker((("G5", 25.0), ("G4", 3.0), ("G6", 2.0)))
 ACTIVITY_NEET_19 = Picker((("G5", 27.0), ("G4", 9.0), ("G6", 4.0)))
@@ -137,7 +154,15 @@ ACCOM_SUITABLE_18 = Picker(
     )
 )
 ACCOM_UNSUITABLE = Picker(
-    (("S2", 15.0), ("V2", 15.0), ("X2", 15.0), ("W2", 10.0), ("U2", 20.0), ("B2", 15.0), ("D2", 10.0))
+    (
+        ("S2", 15.0),
+        ("V2", 15.0),
+        ("X2", 15.0),
+        ("W2", 10.0),
+        ("U2", 20.0),
+        ("B2", 15.0),
+        ("D2", 10.0),
+    )
 )
 ACCOM_UNSUITABLE_17 = Picker((("V2", 20.0), ("X2", 20.0), ("B2", 30.0), ("D2", 30.0)))
 ENDED_NOT_LEAVER = frozenset({"E11", "E12", "E2", "E3", "E15", "E45", "E46", "E47", "E48", "E41"})
@@ -217,7 +242,6 @@ class Journeys:
             ethnicity=ETHNICITY_UASC(rng) if unaccompanied else ETHNICITY(rng),
             disabilities=disabilities,
             upn=upn_check_letter(digits) + digits,
-            upn_unknown="UN2" if unaccompanied else "",
             area=area,
             unaccompanied=unaccompanied,
         )
@@ -249,7 +273,9 @@ class Journeys:
             if when >= min(adult, self.horizon + 365):
                 return
             area = child.area if chance(rng, 0.4) else self.demoton.pick_area(rng)
-            child.addresses.append((when, self.demoton.postcode_in(rng, area)))
+            postcode = self.demoton.postcode_in(rng, area)
+            if postcode != child.addresses[-1][1]:  # a move is to a different address
+                child.addresses.append((when, postcode))
 
     # --- the journey ---------------------------------------------------------------------------
 
@@ -274,10 +300,17 @@ class Journeys:
             return None
         if referral.closure_reason == "RC4" and not chance(rng, 0.1):
             return None  # most special guardianship arrangements last
-        base = ref.rereferral_after_service if referral.led_to_service else ref.rereferral_after_nfa_or_rc8
+        base = (
+            ref.rereferral_after_service
+            if referral.led_to_service
+            else ref.rereferral_after_nfa_or_rc8
+        )
         gap = lognormal_days(rng, ref.rereferral_gap_days, low=7)
         # From the improvement year, quick returns become less likely (better first responses).
-        improved = end_year_of(referral.closure) - end_year_of(self.window_start) >= ref.improvement_year_index
+        improved = (
+            end_year_of(referral.closure) - end_year_of(self.window_start)
+            >= ref.improvement_year_index
+        )
         if improved and gap < 365 and not chance(rng, ref.improvement_rereferral_factor):
             gap += rng.randint(365, 900)
         return gap if chance(rng, base) else None
@@ -299,7 +332,9 @@ class Journeys:
             assessment = self._assessment(rng, child, when, age, outcome)
             referral.assessments.append(assessment)
             referral.need = "N0" if chance(rng, 0.4) else referral.need
-            referral.closure = assessment.authorised + rng.randint(0, 10)
+            # closed in the same census year as the assessment, so the return shows both
+            year_close = year_end(end_year_of(assessment.authorised))
+            referral.closure = min(assessment.authorised + rng.randint(0, 10), year_close)
             referral.closure_reason = outcome.upper()
             return referral
         referral.led_to_service = True
@@ -323,17 +358,19 @@ class Journeys:
         return source
 
     def _need(self, rng: random.Random, child: Child) -> str:
-        if child.disabilities and child.disabilities[0] != "NONE" and chance(rng, 0.45):
+        disabled = child.disabled
+        if disabled and chance(rng, 0.45):
             return "N2"
         need = self.need(rng)
-        return "N1" if need == "N2" and not child.disabilities else need
+        return "N1" if need == "N2" and not disabled else need
 
     def _outcome(self, rng: random.Random, child: Child, age: int) -> str:
         ref = self.p.referrals
         risk = self.demoton.escalation_risk(child.area)
-        history = 1.5 if any(r.cp_plans for r in child.referrals) or child.care else 1.0
+        known = child.prior_cp_plans or any(r.cp_plans for r in child.referrals) or child.care
+        history = 1.5 if known else 1.0
         care = ref.care_direct * risk * history * (1.6 if age < 1 or age >= 14 else 1.0)
-        s47 = ref.s47 * risk * (1.3 if age < 0 else 1.0)
+        s47 = ref.s47 * risk * (1.3 if age < 0 else 1.0) * (1.4 if history > 1 else 1.0)
         roll = rng.random()
         if roll < care:
             return "care"
@@ -363,7 +400,7 @@ class Journeys:
 
     def _factors(self, rng: random.Random, child: Child, age: int, outcome: str) -> tuple[str, ...]:
         low_need = outcome in ("rc8", "rc9")
-        if chance(rng, 0.30 if low_need else 0.02):
+        if low_need and chance(rng, 0.30):  # "no factors" only where the case then closes
             return ("21",)
         scale = 0.6 if low_need else 1.0
         found = []
@@ -406,7 +443,9 @@ class Journeys:
         referral.section47s.append(Section47(start, target, None, concluded))
         self._after_enquiry(rng, child, referral, max(concluded, assessed))
 
-    def _after_enquiry(self, rng: random.Random, child: Child, referral: Referral, when: Day) -> None:
+    def _after_enquiry(
+        self, rng: random.Random, child: Child, referral: Referral, when: Day
+    ) -> None:
         if chance(rng, 0.55):
             self._cin_plan(rng, child, referral, when + rng.randint(0, 14), allow_escalation=False)
         else:
@@ -429,7 +468,9 @@ class Journeys:
             when += 182
         if plan.reviews and chance(rng, prot.category_changes):
             plan.category_changed = rng.choice(plan.reviews)
-            plan.latest_category = rng.choice([c for c in ("NEG", "EMO", "PHY", "MUL") if c != category])
+            plan.latest_category = rng.choice(
+                [c for c in ("NEG", "EMO", "PHY", "MUL") if c != category]
+            )
         referral.cp_plans.append(plan)
         self._after_cp(rng, child, referral, plan)
 
@@ -453,7 +494,12 @@ class Journeys:
             referral.closure_reason = "RC5" if chance(rng, 0.08) else "RC7"
 
     def _cin_plan(
-        self, rng: random.Random, child: Child, referral: Referral, start: Day, allow_escalation: bool
+        self,
+        rng: random.Random,
+        child: Child,
+        referral: Referral,
+        start: Day,
+        allow_escalation: bool,
     ) -> None:
         prot = self.p.protection
         days = prot.cin_plan_days
@@ -466,18 +512,29 @@ class Journeys:
             strategy = start + rng.randint(20, max(21, end - start - 1))
             if strategy < birthday(child.dob, 18) - 60:
                 plan.end = strategy
-                self._section47(rng, child, referral, strategy, strategy)
+                age = age_on(child.dob, strategy)
+                assessment = self._assessment(rng, child, strategy, age, "s47")
+                referral.assessments.append(assessment)  # a new assessment with the enquiry
+                self._section47(rng, child, referral, strategy, assessment.authorised)
                 return
         referral.closure = end + rng.randint(0, 30)
         referral.closure_reason = "RC7"
 
-    def _services(self, rng: random.Random, child: Child, referral: Referral, assessed: Day) -> None:
+    def _services(
+        self, rng: random.Random, child: Child, referral: Referral, assessed: Day
+    ) -> None:
         """Assessed as in need, no S47: a CIN plan, or help without a formal plan."""
         prot = self.p.protection
         if chance(rng, prot.cin_plan_share):
-            self._cin_plan(rng, child, referral, assessed + rng.randint(0, 20), allow_escalation=True)
+            self._cin_plan(
+                rng, child, referral, assessed + rng.randint(0, 20), allow_escalation=True
+            )
             return
-        days = prot.disabled_long_episode_days if referral.need == "N2" else prot.open_without_plan_days
+        days = (
+            prot.disabled_long_episode_days
+            if referral.need == "N2"
+            else prot.open_without_plan_days
+        )
         referral.closure = assessed + lognormal_days(rng, days, low=14)
         referral.closure_reason = "RC7"
 
@@ -492,7 +549,9 @@ class Journeys:
         if age >= 0 and not child.unaccompanied and chance(rng, 0.6):
             s47_start = when + rng.choice((0, 0, 1))
             concluded = max(s47_start + rng.randint(5, 20), start)
-            referral.section47s.append(Section47(s47_start, self.wd.after(s47_start, 15), None, concluded))
+            referral.section47s.append(
+                Section47(s47_start, self.wd.after(s47_start, 15), None, concluded)
+            )
         self._enter_care(rng, child, referral, max(start, when))
 
     def _unaccompanied(self, rng: random.Random, child: Child, referral: Referral) -> Referral:
@@ -519,32 +578,42 @@ class Journeys:
         return referral
 
     def _enter_care(self, rng: random.Random, child: Child, referral: Referral, start: Day) -> None:
-        cin_plan_open = [p for p in referral.cin_plans if p.end is None or p.end > start]
-        for plan in cin_plan_open:
-            plan.end = max(plan.start, start)
+        for plan in [p for p in referral.cin_plans if p.end is None or p.end > start]:
+            if plan.start >= start:
+                referral.cin_plans.remove(plan)  # superseded before it began
+            else:
+                plan.end = start
         for plan in referral.cp_plans:
             if plan.end is None or plan.end > start:
                 plan.end = max(plan.start, start)
                 plan.reviews = [r for r in plan.reviews if r <= plan.end]
         need = {"N0": "N1", "N9": "N5", "": "N1"}.get(referral.need, referral.need)
         period = self.care.period(
-            rng, child, start, need, previous_permanence=self._previous_permanence(rng, child)
+            rng,
+            child,
+            start,
+            need,
+            previous_permanence=self._previous_permanence(rng, child, start),
         )
         child.care.append(period)
         self._after_care(rng, child, referral, period)
 
-    def _previous_permanence(self, rng: random.Random, child: Child) -> tuple[str, str, str]:
+    def _previous_permanence(
+        self, rng: random.Random, child: Child, start: Day
+    ) -> tuple[str, str, str]:
+        """PREV_PERM: an order this child left care on before, else (rarely) one made before
+        the records began; DATE_PERM may have unknown parts written as zz."""
         for period in reversed(child.care):
             if period.rec in ("E45", "E46", "E47", "E48"):
-                return ("P2", "", uk(period.end))
+                return ("P2", LA_NUMBER, uk(period.end))
             if period.rec == "E41":
-                return ("P3", "", uk(period.end))
+                return ("P3", LA_NUMBER, uk(period.end))
         roll = rng.random()
-        if roll < 0.01:  # adopted before, under another identity
-            when = child.dob + rng.randint(300, 1500)
-            return ("P1", "", "zz/" + uk(when)[3:] if chance(rng, 0.3) else uk(when))
-        if roll < 0.08:
-            return ("P4", "", "")
+        if roll < 0.01 and start - child.dob > 3 * 365:  # adopted before, another identity
+            when = rng.randint(child.dob + 300, start - 365)
+            return ("P1", LA_NUMBER, "zz/" + uk(when)[3:] if chance(rng, 0.3) else uk(when))
+        if roll < 0.05:  # an order of unknown type, date unknown
+            return ("P4", LA_NUMBER, "zz/zz/zzzz")
         return ("Z1", "", "")
 
     def _after_care(self, rng: random.Random, child: Child, referral: Referral, period) -> None:
@@ -562,12 +631,16 @@ class Journeys:
             referral.closure, referral.closure_reason = end, "RC5"
         elif end >= birthday(child.dob, 18):
             referral.closure = end
-            disabled = child.disabilities and child.disabilities[0] != "NONE"
-            referral.closure_reason = "RC6" if rec == "E7" or (disabled and chance(rng, 0.3)) else "RC7"
+            disabled = child.disabled
+            referral.closure_reason = (
+                "RC6" if rec == "E7" or (disabled and chance(rng, 0.3)) else "RC7"
+            )
         else:
             self._after_return_home(rng, child, referral, end)
 
-    def _after_return_home(self, rng: random.Random, child: Child, referral: Referral, end: Day) -> None:
+    def _after_return_home(
+        self, rng: random.Random, child: Child, referral: Referral, end: Day
+    ) -> None:
         """Support continues after a return home; some children come back into care."""
         adult = birthday(child.dob, 18)
         plan_end = min(end + rng.randint(90, 300), adult - 1)
@@ -609,9 +682,10 @@ class Journeys:
     def _close_at_adulthood(referral: Referral, last: Day) -> None:
         """Children's services end the day before 18: plans still open end then too."""
         referral.closure = last
+        referral.cin_plans = [p for p in referral.cin_plans if p.start < last]
         for plan in referral.cin_plans:
             if plan.end is None or plan.end > last:
-                plan.end = max(plan.start, last)
+                plan.end = last
         for plan in referral.cp_plans:
             if plan.end is None or plan.end > last:
                 plan.end = max(plan.start, last)
@@ -676,4 +750,3 @@ class Journeys:
             low = max(period.start, fifteen)
             if low < period.end:
                 child.mother = rng.randint(low, period.end)
-

@@ -152,8 +152,7 @@ class Child:
     expected_dob: Day | None  # set when the first referral came before birth
     ethnicity: str
     disabilities: tuple[str, ...]
-    upn: str
-    upn_unknown: str
+    upn: str  # used from school age; UN1 before, UN2 for unaccompanied children
     area: int  # index of the home area at first contact (-1: none)
     addresses: list[tuple[Day, str]] = field(default_factory=list)
     referrals: list[Referral] = field(default_factory=list)
@@ -165,6 +164,10 @@ class Child:
     leaver: list[LeaverStatus] = field(default_factory=list)
     prior_cp_plans: int = 0
     child_id: str = ""
+
+    @property
+    def disabled(self) -> bool:
+        return bool(self.disabilities) and self.disabilities[0] != "NONE"
 
     def first_activity(self) -> Day:
         return self.referrals[0].date if self.referrals else self.care[0].start

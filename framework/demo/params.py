@@ -71,11 +71,13 @@ class Geography:
 
 @dataclass(frozen=True)
 class Demand:
-    # First-ever referrals per 10,000 children per year. With re-referrals this gives ~520
-    # referrals per 10,000 (c1: 632,830 referrals / 12.18m children = 519 per 10k, 2024-25).
-    first_referral_rate: float = 320.0
-    # Referrals rise a few % a year (c1: 598k in 2020-21 to 633k in 2024-25).
-    yearly_growth: float = 0.03
+    # First-ever referrals per 10,000 children a year, before the window opens. With
+    # re-referrals this gives ~520 referrals per 10,000 in the middle of the window (c1:
+    # 632,830 referrals / 12.18m children = 519 per 10k in 2024-25).
+    first_referral_rate: float = 280.0
+    # In the window, first referrals rise a few % a year (c1: 598k in 2020-21 to 633k in
+    # 2024-25); before it the rate is steady, so the caseload is settled when it opens.
+    yearly_growth: float = 0.04
     # Years simulated before the first written year. Longer than the brief's ~8 so that
     # children looked after since early childhood, and care leavers who entered care young,
     # are in the data (cla_number_and_rate: 67 looked after per 10k at 31 March).
@@ -83,8 +85,8 @@ class Demand:
     # Estimated children appearing in any written file per child in the population:
     # about 5.5% per year plus 1.6% per extra year (calibrated on this simulator; England
     # counts ~700k children in need at some point in a year, b1, = 5.8% of 12.18m).
-    appear_share_first_year: float = 0.052
-    appear_share_per_extra_year: float = 0.019
+    appear_share_first_year: float = 0.080
+    appear_share_per_extra_year: float = 0.027
     # Age at first referral (b1 and the CIN age breakdown: under 1 ~10%, 1-4 ~18%,
     # 5-9 ~22%, 10-15 ~34%, 16+ ~12%; unborn ~3%).
     first_referral_age: Weights = (
@@ -95,8 +97,8 @@ class Demand:
         ("10-15", 34.0),
         ("16-17", 12.0),
     )
-    unaccompanied_share: float = 0.0075  # of first referrals: UASC arriving aged 15-17
-    transfer_in_cp_share: float = 0.015  # referrals that are CP transfers-in from another LA
+    unaccompanied_share: float = 0.009  # of first referrals: UASC arriving aged 15-17
+    transfer_in_cp_share: float = 0.005  # referrals that are CP transfers-in from another LA
     male_share: float = 0.52  # CIN by sex: 52% male (b1 characteristics)
     disabled_share: float = 0.115  # 10-13% of children in need have a disability recorded
     death_per_year: float = 0.0006  # deaths are rare (RC2/E2)
@@ -139,15 +141,15 @@ class Referrals:
     # CP plans come out near 51 per 10k starting a year, d3).
     s47: float = 0.20
     # Of assessed referrals going straight to care (emergencies, teenagers accommodated).
-    care_direct: float = 0.025
+    care_direct: float = 0.024
     # Re-referral: chance of a later referral after closure, and the gap. Tuned so ~22% of
     # referrals are within 12 months of a previous one (c1: 22.6% in 2024-25).
-    rereferral_after_nfa_or_rc8: float = 0.60
-    rereferral_after_service: float = 0.50
+    rereferral_after_nfa_or_rc8: float = 0.50
+    rereferral_after_service: float = 0.48
     rereferral_gap_days: tuple[float, float] = (5.0, 1.1)  # lognormal mu, sigma (median ~5 months)
     # Improvement from the third written year: fewer quick re-referrals.
     improvement_year_index: int = 2
-    improvement_rereferral_factor: float = 0.7
+    improvement_rereferral_factor: float = 0.8
     # Assessment: start within days, authorised 10-45 working days later (England: 83% of
     # assessments within 45 working days; median ~ 25).
     assessment_start_delay_wd: tuple[int, int] = (0, 4)
@@ -168,7 +170,7 @@ class Referrals:
 @dataclass(frozen=True)
 class Protection:
     # ~40% of S47 enquiries lead to a CP plan (brief); ~8% more reach an ICPC with no plan.
-    cp_after_s47: float = 0.37
+    cp_after_s47: float = 0.34
     icpc_no_plan: float = 0.08
     icpc_wd: tuple[float, float] = (13.0, 4.0)  # working days from strategy meeting (target 15)
     # Initial category (England 2024-25: neglect ~50%, emotional ~37%).
@@ -184,14 +186,14 @@ class Protection:
         (730, 1000, 0.04),
     )
     # What happens when a plan ends.
-    end_into_care: float = 0.13
+    end_into_care: float = 0.12
     end_step_down_cin_plan: float = 0.62
     # Plans elsewhere or before the records began (so ~24% are second or subsequent, d3).
-    prior_plan_chance: float = 0.06
+    prior_plan_chance: float = 0.15
     # CIN plans: share of non-CP assessed episodes that get a plan, and their length.
     cin_plan_share: float = 0.55
     cin_plan_days: tuple[float, float] = (5.3, 0.55)  # lognormal mu, sigma (median ~7 months)
-    open_without_plan_days: tuple[float, float] = (4.6, 0.9)
+    open_without_plan_days: tuple[float, float] = (4.8, 0.9)
     disabled_long_episode_days: tuple[float, float] = (6.7, 0.6)  # N2 children: years
     escalation_from_cin_plan: float = 0.08  # a new S47 during a CIN plan
 
@@ -212,8 +214,8 @@ class Care:
     # return home, ~12% SGO, ~9% adopted of those ceasing, cla "ceasing").
     plan_by_age: dict[str, Weights] = field(
         default_factory=lambda: {
-            "0": (("adoption", 36.0), ("sgo", 24.0), ("home", 30.0), ("long", 10.0)),
-            "1-4": (("adoption", 18.0), ("sgo", 27.0), ("home", 42.0), ("long", 13.0)),
+            "0": (("adoption", 48.0), ("sgo", 22.0), ("home", 23.0), ("long", 7.0)),
+            "1-4": (("adoption", 26.0), ("sgo", 26.0), ("home", 37.0), ("long", 11.0)),
             "5-9": (("adoption", 2.0), ("sgo", 18.0), ("home", 52.0), ("long", 28.0)),
             "10-15": (("sgo", 5.0), ("home", 58.0), ("long", 37.0)),
             "16-17": (("home", 45.0), ("long", 55.0)),
@@ -229,9 +231,9 @@ class Care:
     # Placements: mean days before a move, by age band (la_cla_placement_stability: 10% of
     # children looked after at 31 March had 3+ placements in the year).
     placement_mean_days: dict[str, float] = field(
-        default_factory=lambda: {"0-9": 1100.0, "10-15": 650.0, "16-17": 550.0}
+        default_factory=lambda: {"0-9": 1100.0, "10-15": 800.0, "16-17": 650.0}
     )
-    first_placement_mean_days: float = 250.0
+    first_placement_mean_days: float = 320.0
     move_reasons: Weights = (
         ("CARPL", 44.0),
         ("CREQB", 15.0),

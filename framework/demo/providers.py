@@ -40,6 +40,8 @@ class Providers:
         self.hospital = [Setting("T1-0", "", demoton.out_of_area(rng), "")]
         self.other = [Setting(f"Z1-{n}", "", demoton.out_of_area(rng), "") for n in range(3)]
         self._foster_pool: list[Setting] = []
+        # each carer household has its own postcode, so two carers never look identical
+        self._taken = {s.postcode for s in self.homes + self.supported}
 
     def _key(self, kind: str) -> str:
         self._number += 1
@@ -49,6 +51,19 @@ class Providers:
         if rng.random() < self.demoton.settings.out_of_area_placement_share:
             return self.demoton.out_of_area(rng)
         return self.demoton.any_postcode(rng)
+
+    def _household_postcode(self, rng: random.Random, near: int = -1) -> str:
+        """A postcode no other carer household uses (close to ``near`` area if given)."""
+        postcode = ""
+        for attempt in range(20):
+            if near >= 0 and attempt < 10:
+                postcode = self.demoton.postcode_in(rng, near)
+            else:
+                postcode = self._local_or_away(rng)
+            if postcode not in self._taken:
+                break
+        self._taken.add(postcode)
+        return postcode
 
     def _home(self, rng: random.Random, n: int, size: int) -> Setting:
         own = n < max(2, size // 4)  # a quarter of homes are the council's own
@@ -68,21 +83,19 @@ class Providers:
             provider, urn = "PR1", LA_FOSTERING_URN
         else:
             urn, provider = rng.choice(self.agencies)
-        setting = Setting(self._key("U"), provider, self._local_or_away(rng), urn)
+        setting = Setting(self._key("U"), provider, self._household_postcode(rng), urn)
         self._foster_pool.append(setting)
         return setting
 
     def kinship(self, rng: random.Random, near: int) -> Setting:
         """Family or friends approved as foster carers: usually close to home."""
-        if near >= 0 and rng.random() < 0.8:
-            postcode = self.demoton.postcode_in(rng, near)
-        else:
-            postcode = self._local_or_away(rng)
+        postcode = self._household_postcode(rng, near if rng.random() < 0.8 else -1)
         return Setting(self._key("K"), "PR1", postcode, LA_FOSTERING_URN)
 
     def adopters(self, rng: random.Random) -> Setting:
         provider = "PR1" if rng.random() < 0.7 else "PR2"
-        return Setting(self._key("A"), provider, self._local_or_away(rng), ADOPTION_AGENCY_URN)
+        postcode = self._household_postcode(rng)
+        return Setting(self._key("A"), provider, postcode, ADOPTION_AGENCY_URN)
 
     def home(self, rng: random.Random) -> Setting:
         return rng.choice(self.homes)

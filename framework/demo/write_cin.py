@@ -12,6 +12,9 @@ planter can change it before it is serialised.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from framework.demo.dates import age_on, iso, year_end, year_start
@@ -33,12 +36,7 @@ def uses_sex(end_year: int, shape: str) -> bool:
 
 def build_children(children: list[Child], end_year: int, shape: str) -> list[Node]:
     """One ``Child`` node per child in the year's census, in child id order."""
-    nodes = []
-    for child in children:
-        node = child_node(child, end_year, shape)
-        if node is not None:
-            nodes.append(node)
-    return nodes
+    return list(iter_children(children, end_year, shape))
 
 
 def child_node(child: Child, end_year: int, shape: str) -> Node | None:
@@ -181,14 +179,36 @@ def header(end_year: int) -> Node:
     ]
 
 
-def serialise(end_year: int, children: list[Node]) -> str:
-    parts = ['<?xml version="1.0" encoding="utf-8"?>\n<Message>\n']
-    _write(header(end_year), 1, parts)
-    parts.append("  <Children>\n")
+def iter_children(children: list[Child], end_year: int, shape: str) -> Iterator[Node]:
+    """The ``Child`` nodes one at a time (no whole-file tree held in memory)."""
     for child in children:
-        _write(child, 2, parts)
-    parts.append("  </Children>\n</Message>\n")
-    return "".join(parts)
+        node = child_node(child, end_year, shape)
+        if node is not None:
+            yield node
+
+
+def write_file(path: Path, end_year: int, children: Iterable[Node]) -> dict[str, int]:
+    """Write the census XML child by child; return numbers for the summary."""
+    tally = Counter()
+    start_text, ref_text = iso(year_start(end_year)), iso(year_end(end_year))
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write('<?xml version="1.0" encoding="utf-8"?>\n<Message>\n')
+        parts: list[str] = []
+        _write(header(end_year), 1, parts)
+        handle.write("".join(parts))
+        handle.write("  <Children>\n")
+        for child in children:
+            parts = []
+            _write(child, 2, parts)
+            handle.write("".join(parts))
+            _tally(child, start_text, ref_text, tally)
+        handle.write("  </Children>\n</Message>\n")
+    return {
+        "children": tally["children"],
+        "episodes": tally["episodes"],
+        "referrals": tally["referrals"],
+        "cp_plans": tally["cp_plans"],
+    }
 
 
 def _write(node: Node, depth: int, parts: list[str]) -> None:
@@ -203,17 +223,15 @@ def _write(node: Node, depth: int, parts: list[str]) -> None:
         parts.append(f"{pad}<{tag}>{escape(content)}</{tag}>\n")
 
 
-def count(children: list[Node], end_year: int) -> dict[str, int]:
-    """Numbers for the summary: children, CIN episodes, referrals starting in the year..."""
-    start_text, ref_text = iso(year_start(end_year)), iso(year_end(end_year))
-    episodes = referrals = plans = 0
-    for child in children:
-        for tag, content in child[1]:
-            if tag != "CINdetails":
-                continue
-            episodes += 1
-            fields = {t: c for t, c in content if not isinstance(c, list)}
-            if start_text <= fields.get("CINreferralDate", "") <= ref_text:
-                referrals += 1
-            plans += sum(1 for t, _ in content if t == "ChildProtectionPlans")
-    return {"children": len(children), "episodes": episodes, "referrals": referrals, "cp_plans": plans}
+def _tally(child: Node, start_text: str, ref_text: str, tally: Counter) -> None:
+    """Children, CIN episodes, referrals starting in the year, CP plans."""
+    tally["children"] += 1
+    for tag, content in child[1]:
+        if tag != "CINdetails":
+            continue
+        tally["episodes"] += 1
+        for name, value in content:
+            if name == "CINreferralDate" and start_text <= value <= ref_text:
+                tally["referrals"] += 1
+            elif name == "ChildProtectionPlans":
+                tally["cp_plans"] += 1

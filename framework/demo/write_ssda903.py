@@ -121,10 +121,11 @@ class YearView:
         return {"M": "1", "F": "2"}.get(child.sex, "1")
 
     def place(self, episode: Episode) -> str:
+        # Z1 was split into Z11-Z14 in 2025-26: an open Z1 placement is shown with its new
+        # code (the DfE validator treats the change as continuity). H5 placements are moved
+        # to K3 during 2024-25 by the simulator, so none is open in 2025-26.
         if self.year >= 2026 and episode.place == "Z1":
             return episode.z_subtype
-        if self.year >= 2026 and episode.place == "H5":
-            return "K3"
         return episode.place
 
 
@@ -146,8 +147,13 @@ def _child_rows(child: Child, view: YearView, rows: Rows) -> None:
     leaver = [s for s in child.leaver if _birthday_in(child, s.age, view)]
     if not shown_periods and not leaver:
         return
-    rows["header"].append(_header_row(child, view))
-    if child.unaccompanied:
+    # Looked after during the year (not only a late-recorded exit from last year): UASC is
+    # collected for these children, not for care leavers; MOTHER too, and for a girl whose
+    # only episode is a late correction unless she is in this year's care leaver cohort.
+    in_year = any(end is None or end >= view.start for _, eps in shown_periods for _, end in eps)
+    mother_asked = in_year or (bool(shown_periods) and not leaver)
+    rows["header"].append(_header_row(child, view, looked_after=mother_asked))
+    if child.unaccompanied and in_year:
         rows["uasc"].append([cid, view.sex(child), dob, uk(child.duc)])
     for period, episodes in shown_periods:
         for episode, end in episodes:
@@ -163,14 +169,12 @@ def _birthday_in(child: Child, age: int, view: YearView) -> bool:
     return view.start <= birthday(child.dob, age) <= view.ref
 
 
-def _header_row(child: Child, view: YearView) -> list[str]:
+def _header_row(child: Child, view: YearView, looked_after: bool) -> list[str]:
     age = age_on(child.dob, view.ref)
-    if child.unaccompanied:
-        upn = "UN2"
-    else:
-        upn = child.upn if age >= 5 else "UN1"
+    # UN2: never at school in England (unaccompanied); UN1: not yet of school age
+    upn = "UN2" if child.unaccompanied else (child.upn if age >= 5 else "UN1")
     mother = mc_dob = ""
-    if child.sex == "F" and age >= 12:
+    if child.sex == "F" and looked_after:  # MOTHER: every girl looked after in the year
         is_mother = child.mother is not None and child.mother <= view.ref
         mother = "1" if is_mother else "0"
         mc_dob = uk(child.mother) if is_mother else ""
@@ -206,11 +210,17 @@ def _period_rows(child: Child, period: CarePeriod, view: YearView, rows: Rows) -
         if spell.start <= ref and (spell.end is None or spell.end >= start):
             end = uk(spell.end) if spell.end is not None and spell.end <= ref else ""
             rows["missing"].append([cid, dob, spell.kind, uk(spell.start), end])
-    if start <= period.start <= ref:
+    first_start = next((p.start for p in child.care if p.start >= start), None)
+    if start <= period.start <= ref and period.start == first_start:
+        # one row per child: the first period of care that began in the year
         prev, la, when = period.previous_permanence
         rows["previous_permanence"].append([cid, dob, prev, la, when])
     adoption = period.adoption
-    if adoption and adoption.decision <= ref and (adoption.ceased is None or adoption.ceased >= start):
+    if (
+        adoption
+        and adoption.decision <= ref
+        and (adoption.ceased is None or adoption.ceased >= start)
+    ):
         ceased = adoption.ceased is not None and adoption.ceased <= ref
         rows["placed_for_adoption"].append(
             [
@@ -249,20 +259,25 @@ def _period_rows(child: Child, period: CarePeriod, view: YearView, rows: Rows) -
 
 
 def _continuously_looked_after(child: Child, view: YearView) -> bool:
-    """Looked after on 31 March, and continuously since at least a year before (OC2)."""
-    return any(
-        period.start <= view.start - 1 and view.looked_after_at_end(period) for period in child.care
-    )
+    """Looked after for 12 months or more at 31 March (OC2): a period that began by 1 April
+    and had not ended before 31 March (the DfE validator's definition)."""
+    for period in child.care:
+        end = view.shown_end(period, period.episodes[-1])
+        if period.start <= view.start and (end is None or end >= view.ref):
+            return True
+    return False
 
 
 def _oc2_row(child: Child, view: YearView) -> list[str]:
     rng = random.Random(f"demoton:{view.seed}:oc2:{child.key}:{view.year}")
     age = age_on(child.dob, view.ref)
+    # A score for ages 4-16, else a reason (data-formats 2.2: SDQ1 = under 4 or over 16).
     score = reason = ""
     if 4 <= age <= 16 and rng.random() < 0.76:
         score = str(min(40, max(0, round(rng.gauss(14.0, 7.0)))))
     elif 4 <= age <= 16:
-        reason = "SDQ5" if age >= 11 and rng.random() < 0.35 else ("SDQ2" if rng.random() < 0.3 else "SDQ4")
+        refused = age >= 11 and rng.random() < 0.35
+        reason = "SDQ5" if refused else ("SDQ2" if rng.random() < 0.3 else "SDQ4")
     else:
         reason = "SDQ1"
 

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from framework.config import load_settings
+from framework.disclosure import SUPPRESSED
 from framework.load import LoadOutcome, load_files
 from framework.privacy import MissingKeyError, Pseudonymiser, new_key_file, resolve_key
 from framework.sources.common import year_label
@@ -234,13 +235,17 @@ def run_status(args) -> int:
     store_path = args.store or (settings.demo_store if args.demo else settings.store_path)
     con = store.connect(store_path, read_only=True)
     try:
-        status = store_status(con)
+        status = store_status(con, settings.disclosure_threshold)
     finally:
         con.close()
     print(f"Store: {store_path}")
-    print(f"Children: {status.children:,}")
-    print("\nRecords held, by source, table and collection year:")
-    print(status.by_year.to_string(index=False))
+    shown = f"{status.children:,}" if status.children is not None else SUPPRESSED
+    print(f"Children: {shown}")
+    print(
+        f"\nRecords held, by source, table and collection year ({SUPPRESSED} = fewer than "
+        f"{settings.disclosure_threshold + 1}, hidden):"
+    )
+    print(status.by_year.astype(object).fillna(SUPPRESSED).to_string(index=False))
     print("\nLoads (newest first):")
     print(status.loads.head(20).to_string(index=False))
     return 0

@@ -246,19 +246,29 @@ def _problem_rows(
     return pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
 
 
+def _file_counts(result: ReadResult, file: SourceFile) -> tuple[int, int]:
+    """Records read and set aside from one file (a CSV of a 903 set feeds one table)."""
+    if file.kind.startswith("ssda903_csv:"):
+        table = ssda903.STORE_TABLE.get(file.kind.split(":", 1)[1])
+        count = result.counts.get(table)
+        return (count.read, count.set_aside) if count else (0, 0)
+    counts = result.counts.values()
+    return sum(c.read for c in counts), sum(c.set_aside for c in counts)
+
+
 def _file_rows(load_id: int, result: ReadResult, status: str) -> pd.DataFrame:
-    read = sum(c.read for c in result.counts.values())
-    aside = sum(c.set_aside for c in result.counts.values())
     notes = "; ".join([*(result.notes or []), *([result.fatal] if result.fatal else [])])
-    return pd.DataFrame(
-        [
+    rows = []
+    for file in result.files:
+        read, aside = _file_counts(result, file)
+        rows.append(
             {
                 "load_id": load_id,
-                "file_name": f.name,
-                "sha256": f.sha256,
-                "bytes": f.size,
+                "file_name": file.name,
+                "sha256": file.sha256,
+                "bytes": file.size,
                 "source": result.source,
-                "kind": f.kind,
+                "kind": file.kind,
                 "collection_year": result.collection_year,
                 "records_read": read,
                 "records_loaded": read - aside,
@@ -266,9 +276,8 @@ def _file_rows(load_id: int, result: ReadResult, status: str) -> pd.DataFrame:
                 "status": status,
                 "notes": notes,
             }
-            for f in result.files
-        ]
-    )
+        )
+    return pd.DataFrame(rows)
 
 
 # --- 4. the load itself -----------------------------------------------------------------------

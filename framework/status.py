@@ -7,16 +7,19 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from framework.disclosure import protect_counts
 from framework.sources.common import year_label
 from framework.store.schema import SOURCES, TABLES
 
 
 @dataclass
 class StoreStatus:
+    """What the store holds, with every count from 1 to the threshold suppressed (NA)."""
+
     by_year: pd.DataFrame  # source, table, one column per collection year, total
     loads: pd.DataFrame  # load history, newest first
     files: pd.DataFrame  # files of every load
-    children: int
+    children: int | None  # None when suppressed
     set_aside_by_file: pd.DataFrame  # problems per load and file, by severity
 
 
@@ -41,7 +44,7 @@ def _rows_by_year(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def store_status(con: duckdb.DuckDBPyConnection) -> StoreStatus:
+def store_status(con: duckdb.DuckDBPyConnection, threshold: int) -> StoreStatus:
     loads = con.execute(
         "SELECT load_id, started_at, finished_at, strict, tool_version FROM loads "
         "ORDER BY load_id DESC"
@@ -55,4 +58,14 @@ def store_status(con: duckdb.DuckDBPyConnection) -> StoreStatus:
         "GROUP BY ALL ORDER BY load_id DESC, file_name, severity"
     ).df()
     children = int(con.execute("SELECT COUNT(*) FROM children").fetchall()[0][0])
-    return StoreStatus(_rows_by_year(con), loads, files, children, problems)
+    by_year = _rows_by_year(con)
+    years = [c for c in by_year.columns if c not in ("source", "table", "total")]
+    return StoreStatus(
+        by_year=protect_counts(by_year, years, "total", threshold),
+        loads=loads,
+        files=protect_counts(
+            files, ["records_loaded", "records_set_aside"], "records_read", threshold
+        ),
+        children=None if 0 < children <= threshold else children,
+        set_aside_by_file=protect_counts(problems, ["problems"], None, threshold),
+    )

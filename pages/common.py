@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from framework.config import Settings, load_settings
+from framework.disclosure import SUPPRESSED
 from framework.status import StoreStatus, store_status
 from framework.store import store
 
@@ -28,9 +30,14 @@ def _status(path: str, modified: float) -> StoreStatus:
     # Keyed on the file's modification time so a new load shows without a restart.
     con = store.connect(Path(path), read_only=True)
     try:
-        return store_status(con)
+        return store_status(con, settings().disclosure_threshold)
     finally:
         con.close()
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Suppressed counts (missing values from the engine) drawn as 'c'."""
+    return frame.astype(object).where(frame.notna(), SUPPRESSED)
 
 
 def open_status() -> tuple[StoreStatus | None, Path]:

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pages.common import open_status, settings
+from framework.disclosure import SUPPRESSED
+from pages.common import open_status, settings, shown
 
 status, store_path = open_status()
 st.title("Data loaded")
@@ -15,17 +16,22 @@ if status is None:
     st.stop()
 
 left, middle, right = st.columns(3)
-left.metric("Children", f"{status.children:,}")
+left.metric("Children", SUPPRESSED if status.children is None else f"{status.children:,}")
 middle.metric("Loads", f"{len(status.loads):,}")
 right.metric("Files loaded", f"{(status.files['status'] == 'loaded').sum():,}")
 
 st.subheader("Records by source and year")
-st.dataframe(status.by_year, hide_index=True, width="stretch")
+st.caption(
+    "Each record is counted under the latest return that supplied it (a referral open across "
+    f"a year end is counted once). {SUPPRESSED}: a count from 1 to "
+    f"{settings().disclosure_threshold}, or one that would reveal such a count, is hidden."
+)
+st.dataframe(shown(status.by_year), hide_index=True, width="stretch")
 
 st.subheader("Load history")
 st.dataframe(status.loads, hide_index=True, width="stretch")
 st.subheader("Files")
-st.dataframe(status.files, hide_index=True, width="stretch")
+st.dataframe(shown(status.files), hide_index=True, width="stretch")
 if not status.set_aside_by_file.empty:
     st.subheader("Problems found at load")
-    st.dataframe(status.set_aside_by_file, hide_index=True, width="stretch")
+    st.dataframe(shown(status.set_aside_by_file), hide_index=True, width="stretch")

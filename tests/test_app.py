@@ -15,7 +15,9 @@ AREAS = (
     "area_code,area_name,ward_code,ward_name,locality,imd_decile,idaci_decile,children_0_17\n"
     "X01000001,Demoton 001A,X05000001,Ward One,Northmere,1,2,350\n"
 )
-ADDRESSES = "child_id,postcode,from_date\nDMT01,QX1 1AB,2023-04-01\nDMT02,QX1 1AB,2023-04-01\n"
+ADDRESSES = "child_id,postcode,from_date\n" + "".join(
+    f"DMT{n:02},QX1 1AB,2023-04-01\n" for n in range(7)
+)
 
 
 @pytest.fixture
@@ -56,5 +58,8 @@ def test_data_page_shows_counts_and_load_history(app_on, tmp_path, pseudonymiser
     labels = {m.label: m.value for m in app.metric}
     assert labels["Loads"] == "1"
     by_year = app.dataframe[0].value
-    assert set(by_year["table"]) == {"child_addresses", "ref_areas"}
-    assert by_year.set_index("table").loc["child_addresses", "total"] == 2
+    by_table = by_year.set_index("table")
+    assert set(by_table.index) == {"child_addresses", "ref_areas"}
+    assert by_table.loc["child_addresses", "total"] == 7
+    # One area: a count from 1 to the threshold never reaches the page.
+    assert by_table.loc["ref_areas", "total"] == "c"

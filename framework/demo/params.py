@@ -82,13 +82,16 @@ class Demand:
     # children looked after since early childhood, and care leavers who entered care young,
     # are in the data (cla_number_and_rate: 67 looked after per 10k at 31 March).
     burn_in_years: int = 16
-    # Estimated children appearing in any written file per child in the population:
-    # about 5.5% per year plus 1.6% per extra year (calibrated on this simulator; England
-    # counts ~700k children in need at some point in a year, b1, = 5.8% of 12.18m).
+    # Children appearing in any written file per child in the population: about 8% for one
+    # year plus 2.7% per extra year. Measured on this simulator; used only to size the
+    # geography (~350 children per area) before simulating. (England: b1 counts 704k
+    # children in need at some point in 2024-25, 5.8% of 12.18m, excluding NFA and
+    # not-in-need referrals, which the files here include.)
     appear_share_first_year: float = 0.080
     appear_share_per_extra_year: float = 0.027
-    # Age at first referral (b1 and the CIN age breakdown: under 1 ~10%, 1-4 ~18%,
-    # 5-9 ~22%, 10-15 ~34%, 16+ ~12%; unborn ~3%).
+    # Age at a child's first referral, shaped on DfE's children in need by age (published
+    # tables, not in the reference folder): under 1 ~10%, 1-4 ~18%, 5-9 ~22%, 10-15 ~34%,
+    # 16+ ~12%; unborn ~3%. First referrals lean younger than all referrals.
     first_referral_age: Weights = (
         ("unborn", 3.0),
         ("0", 10.0),
@@ -99,7 +102,7 @@ class Demand:
     )
     unaccompanied_share: float = 0.009  # of first referrals: UASC arriving aged 15-17
     transfer_in_cp_share: float = 0.005  # referrals that are CP transfers-in from another LA
-    male_share: float = 0.52  # CIN by sex: 52% male (b1 characteristics)
+    male_share: float = 0.52  # children in need are ~52% boys (DfE characteristics tables)
     disabled_share: float = 0.115  # 10-13% of children in need have a disability recorded
     death_per_year: float = 0.0006  # deaths are rare (RC2/E2)
     moves_away_share: float = 0.03  # episodes closed RC5 (transferred to another LA)
@@ -107,8 +110,9 @@ class Demand:
 
 @dataclass(frozen=True)
 class Referrals:
-    # Referral sources, England 2024-25 (c1 source breakdown): police 29%, schools 20%,
-    # health 14%, LA services 14%, individuals 7%, other legal 2.5%, other/anon/unknown.
+    # Referral sources, England 2024-25 (DfE referrals by source, as quoted in the brief;
+    # not in the reference folder): police 29%, schools 20%, health 14%, LA services 14%,
+    # individuals 7%, other legal agencies 2.5%, the rest other, anonymous or unknown.
     sources: Weights = (
         ("6", 29.0),
         ("2A", 18.5),
@@ -154,6 +158,8 @@ class Referrals:
     # assessments within 45 working days; median ~ 25).
     assessment_start_delay_wd: tuple[int, int] = (0, 4)
     assessment_length_wd: tuple[float, float] = (24.0, 10.0)  # mean, sd (normal, clipped)
+    # Primary need at assessment (DfE children in need by primary need: abuse or neglect
+    # ~57%, disability ~10%, family in acute stress or dysfunction ~16%).
     primary_need: Weights = (
         ("N1", 57.0),
         ("N2", 10.0),
@@ -169,13 +175,15 @@ class Referrals:
 
 @dataclass(frozen=True)
 class Protection:
-    # ~40% of S47 enquiries lead to a CP plan (brief); ~8% more reach an ICPC with no plan.
+    # ~40% of S47 enquiries lead to a CP plan (brief): 0.34 before the deprivation and
+    # history multipliers, which lift it to ~40% in the files. ~8% more reach an initial
+    # conference that makes no plan.
     cp_after_s47: float = 0.34
     icpc_no_plan: float = 0.08
     icpc_wd: tuple[float, float] = (13.0, 4.0)  # working days from strategy meeting (target 15)
     # Initial category (England 2024-25: neglect ~50%, emotional ~37%).
     categories: Weights = (("NEG", 49.0), ("EMO", 37.0), ("PHY", 7.0), ("SAB", 4.0), ("MUL", 3.0))
-    category_changes: float = 0.08
+    category_changes: float = 0.08  # LatestCategoryOfAbuse differs from the initial one
     # Plan length in days, as a mixture matching d5 (at 31 March: 31% <=3m, 26% 3-6m,
     # 26% 6-12m, 14% 1-2y, 2% 2y+).
     length_days: tuple[tuple[int, int, float], ...] = (
@@ -193,15 +201,16 @@ class Protection:
     # CIN plans: share of non-CP assessed episodes that get a plan, and their length.
     cin_plan_share: float = 0.55
     cin_plan_days: tuple[float, float] = (5.3, 0.55)  # lognormal mu, sigma (median ~7 months)
-    open_without_plan_days: tuple[float, float] = (4.8, 0.9)
+    open_without_plan_days: tuple[float, float] = (5.0, 0.9)
     disabled_long_episode_days: tuple[float, float] = (6.7, 0.6)  # N2 children: years
     escalation_from_cin_plan: float = 0.08  # a new S47 during a CIN plan
 
 
 @dataclass(frozen=True)
 class Care:
-    # Legal status at entry (cla publication "started": V2 ~ half, interim orders ~30%,
-    # police protection / EPO ~12%, remand ~2%).
+    # Legal status at entry (DfE children starting to be looked after by legal status,
+    # published tables: s20 ~ half, interim care orders ~30%, police protection or EPO
+    # ~12%, remand ~2%).
     entry_route_under16: Weights = (
         ("voluntary", 40.0),
         ("court", 36.0),
@@ -210,8 +219,8 @@ class Care:
         ("remand", 2.0),
     )
     entry_route_16_17: Weights = (("voluntary", 82.0), ("police", 8.0), ("remand", 10.0))
-    # Plans by age at entry (outcomes for children looked after: ~25% leave at 18, ~30%
-    # return home, ~12% SGO, ~9% adopted of those ceasing, cla "ceasing").
+    # Plans by age at entry, aimed at DfE's reasons for ceasing (published tables): ~25% leave
+    # at 18, ~30% return home, ~12% special guardianship, ~9% adopted.
     plan_by_age: dict[str, Weights] = field(
         default_factory=lambda: {
             "0": (("adoption", 48.0), ("sgo", 22.0), ("home", 23.0), ("long", 7.0)),
@@ -251,11 +260,12 @@ class Care:
     temporary_placement_per_year: float = 0.05  # T1/T3 breaks
     leave_at_18: Weights = (("E17", 24.0), ("E5", 52.0), ("E6", 12.0), ("E13", 6.0), ("E7", 3.0))
     unaccompanied_exit_at_18: Weights = (("E5", 60.0), ("E17", 25.0), ("E6", 15.0))
-    # Missing and away from placement (England: ~12% of looked-after children go missing in a
-    # year, ~6 incidents each; mostly teenagers).
+    # Missing and away from placement (DfE published figures: ~12% of looked-after children go
+    # missing in a year, ~6 incidents each; mostly teenagers).
     missing_prone_share: float = 0.22  # of children looked after aged 11+
     missing_per_year: float = 5.0
     away_share: float = 0.15
+    # la_cla_swcount: most looked-after children have one or two social workers in a year.
     social_worker_changes_per_year: float = 0.9
     # Care leavers, OC3 (la_care_leavers_*: 17-18 EET 64%, 19-21 EET 54%; suitable
     # accommodation 91% / 89%; "information not known" ~6%).

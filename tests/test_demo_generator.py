@@ -488,6 +488,48 @@ def test_geography_is_plainly_fictional(demo):
             assert postcode == "" or postcode.startswith("QX")
 
 
+def test_every_code_is_in_the_project_code_lists_for_its_year(demo):
+    from framework.codes import codes
+
+    columns = {
+        "episodes": {
+            "RNE": "reason_new_episode",
+            "LS": "legal_status",
+            "CIN": "category_of_need",
+            "PLACE": "placement_type",
+            "PLACE_PROVIDER": "placement_provider",
+            "REC": "reason_ceased",
+            "REASON_PLACE_CHANGE": "reason_place_change",
+        },
+        "header": {"ETHNIC": "ethnicity"},
+        "reviews": {"REVIEW_CODE": "review_code"},
+        "oc3": {"IN_TOUCH": "in_touch", "ACTIV": "activity", "ACCOM": "accommodation"},
+        "missing": {"MISSING": "missing_type"},
+        "previous_permanence": {"PREV_PERM": "previous_permanence"},
+    }
+    cin_elements = {
+        "ReferralSource": "referral_source",
+        "PrimaryNeedCode": "primary_need",
+        "ReasonForClosure": "closure_reason",
+        "AssessmentFactors": "assessment_factor",
+        "InitialCategoryOfAbuse": "abuse_category",
+        "LatestCategoryOfAbuse": "abuse_category",
+        "Ethnicity": "ethnicity",
+        "Disability": "disability",
+    }
+    for year in YEARS:
+        end_year = int(year[:4]) + 1
+        for name, fields in columns.items():
+            for row in table(demo, year, name):
+                for column, code_list in fields.items():
+                    value = row[column]
+                    assert value == "" or value in codes(code_list, end_year), (year, column, value)
+        root = census(demo, year)
+        for element, code_list in cin_elements.items():
+            found = {e.text for e in root.iter(element)}
+            assert found <= codes(code_list, end_year), (year, element, found)
+
+
 def test_the_project_readers_find_no_errors(demo):
     cin_reader = pytest.importorskip("framework.sources.cin_census")
     ssda903_reader = pytest.importorskip("framework.sources.ssda903")

@@ -49,17 +49,27 @@ def year_folders(demo: Path) -> list[Path]:
 
 
 def test_the_demo_loads_in_strict_mode_with_nothing_set_aside(demo, tmp_path, pseudonymiser):
-    outcome = load_files([demo], store_path=tmp_path / "s.duckdb", pseudonymiser=pseudonymiser,
-                         strict=True)
-    assert outcome.status == "loaded", outcome.message + "\n" + "\n".join(
-        p.message() for p in outcome.problems[:20]
+    outcome = load_files(
+        [demo], store_path=tmp_path / "s.duckdb", pseudonymiser=pseudonymiser, strict=True
+    )
+    assert outcome.status == "loaded", (
+        outcome.message + "\n" + "\n".join(p.message() for p in outcome.problems[:20])
     )
     assert not [p for p in outcome.problems if p.severity == "error"]
     years = {r.collection_year for r in outcome.results if r.source == "cin_census"}
     assert years == {2022, 2023, 2024, 2025, 2026}
     counts = data(tmp_path / "s.duckdb")
-    for table in ("children", "referrals", "assessments", "cp_plans", "episodes",
-                  "looked_after_reviews", "care_leavers", "health_outcomes", "child_addresses"):
+    for table in (
+        "children",
+        "referrals",
+        "assessments",
+        "cp_plans",
+        "episodes",
+        "looked_after_reviews",
+        "care_leavers",
+        "health_outcomes",
+        "child_addresses",
+    ):
         assert counts[table], f"{table} is empty"
 
 
@@ -88,8 +98,9 @@ def test_reloading_changes_nothing(demo, tmp_path, pseudonymiser):
 
 
 def test_every_planted_error_is_reported(demo_with_errors, tmp_path, pseudonymiser):
-    outcome = load_files([demo_with_errors], store_path=tmp_path / "s.duckdb",
-                         pseudonymiser=pseudonymiser)
+    outcome = load_files(
+        [demo_with_errors], store_path=tmp_path / "s.duckdb", pseudonymiser=pseudonymiser
+    )
     assert outcome.status == "loaded"
     with (demo_with_errors / "planted_errors.csv").open(newline="") as handle:
         planted = list(csv.DictReader(handle))
@@ -103,7 +114,8 @@ def test_every_planted_error_is_reported(demo_with_errors, tmp_path, pseudonymis
 
 def test_strict_mode_refuses_a_demo_with_errors(demo_with_errors, tmp_path, pseudonymiser):
     path = tmp_path / "s.duckdb"
-    outcome = load_files([demo_with_errors], store_path=path, pseudonymiser=pseudonymiser,
-                         strict=True)
+    outcome = load_files(
+        [demo_with_errors], store_path=path, pseudonymiser=pseudonymiser, strict=True
+    )
     assert outcome.status == "refused"
     assert not path.exists()

@@ -35,6 +35,7 @@ K3_FROM = day(2024, 4, 1)  # supported accommodation is coded K3 in returns from
 # episode (RNE T, same carer) on the day the provider registered.
 REGISTRATION_FROM, REGISTRATION_BY = day(2023, 6, 1), day(2023, 10, 27)
 H5_LAST_OPEN = day(2025, 4, 1)  # no H5 placement may be open on 1 April 2025
+RETIRED_IN_2025_26 = ("H5", "P2")  # placement codes the 2025-26 return no longer accepts
 UNTIL_ADULT = 10**7  # "until 18": a day far ahead, capped at the 18th birthday
 SGO_CODES = Picker((("E45", 40.0), ("E46", 12.0), ("E47", 38.0), ("E48", 10.0)))
 ADOPTERS_COUPLE = Picker((("MF", 85), ("FF", 8), ("MM", 7)))
@@ -351,7 +352,7 @@ class CareBuilder:
             events.append((rng.randint(start + 1, max(start + 1, end - 1)), "temporary"))
         if start < REGISTRATION_BY < end:
             events.append((rng.randint(REGISTRATION_FROM, REGISTRATION_BY), "urn"))
-        if start < H5_LAST_OPEN and end > H5_LAST_OPEN:
+        if start < H5_LAST_OPEN <= end:  # an exit on 1 April itself is in the 2025-26 return
             # H5 is not a valid code in 2025-26: supported accommodation still in use is
             # recorded as K3 (same provider) at some point in 2024-25
             events.append((rng.randint(K3_FROM + 180, H5_LAST_OPEN - 1), "registered"))
@@ -642,6 +643,10 @@ class CareBuilder:
         end = period.end
         if end is None or period.rec in ("E11", "E12"):
             return  # (adoptions are recorded on the day: AD1 must agree with the episodes)
+        if period.episodes[-1].place in RETIRED_IN_2025_26:
+            # Shown in the next year's return, the placement code would no longer be valid
+            # there (DfE rule 146), which a real return could not submit either.
+            return
         ended = to_date(end)
         if ended.month == 3 and ended.day >= 18 and chance(rng, 0.4):
             period.end_recorded = day(ended.year, 4, 1) + rng.randint(5, 40)

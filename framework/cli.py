@@ -242,8 +242,8 @@ def run_status(args) -> int:
     shown = f"{status.children:,}" if status.children is not None else SUPPRESSED
     print(f"Children: {shown}")
     print(
-        f"\nRecords held, by source, table and collection year ({SUPPRESSED} = fewer than "
-        f"{settings.disclosure_threshold + 1}, hidden):"
+        f"\nRecords held, by source, table and collection year ({SUPPRESSED} = hidden: from 1 "
+        f"to {settings.disclosure_threshold}, or a count that would reveal one):"
     )
     print(status.by_year.astype(object).fillna(SUPPRESSED).to_string(index=False))
     print("\nLoads (newest first):")

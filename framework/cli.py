@@ -280,14 +280,49 @@ def run_demo(args) -> int:
     return 0
 
 
+def demo_signature(settings) -> str:
+    """What the demo store was built from: settings and the code that reads and writes it.
+
+    When any of it changes (a new generator or reader), the demo is rebuilt on next start.
+    """
+    import hashlib
+
+    from framework.config import PROJECT_ROOT
+
+    digest = hashlib.sha256()
+    options = (
+        settings.demo_children,
+        settings.demo_years,
+        settings.demo_seed,
+        settings.demo_end_year,
+    )
+    digest.update(repr(options).encode())
+    for folder in ("framework/demo", "framework/sources", "framework/store", "framework/codes"):
+        for path in sorted((PROJECT_ROOT / folder).glob("*.*")):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def run_demo_store(args) -> int:
-    """Generate and load the demo authority unless the demo store already holds it."""
+    """Generate and load the demo authority unless the demo store already holds this build."""
+    import shutil
+
     from framework.demo.generator import generate_demo
 
     settings = load_settings(args.config)
+    signature = demo_signature(settings)
     if settings.demo_store.exists():
-        print(f"Demo store ready: {settings.demo_store}")
-        return 0
+        con = store.connect(settings.demo_store, read_only=True)
+        try:
+            built_from = store.meta(con, "demo_signature")
+        finally:
+            con.close()
+        if built_from == signature:
+            print(f"Demo store ready: {settings.demo_store}")
+            return 0
+        print("The demo authority was built by other code or settings: rebuilding it.")
+        settings.demo_store.unlink()
+        shutil.rmtree(settings.demo_directory, ignore_errors=True)
     print(f"Generating the demo authority ({settings.demo_children:,} children)...")
     generate_demo(
         settings.demo_directory,
@@ -304,6 +339,12 @@ def run_demo_store(args) -> int:
         progress=_progress_bar(),
     )
     print(outcome.message)
+    if outcome.status == "loaded":
+        con = store.connect(settings.demo_store)
+        try:
+            store.set_meta(con, "demo_signature", signature)
+        finally:
+            con.close()
     return outcome.exit_code
 
 

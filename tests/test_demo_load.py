@@ -119,3 +119,26 @@ def test_strict_mode_refuses_a_demo_with_errors(demo_with_errors, tmp_path, pseu
     )
     assert outcome.status == "refused"
     assert not path.exists()
+
+
+def test_demo_store_is_built_once_and_rebuilt_when_its_settings_change(tmp_path, capsys):
+    from framework import cli
+
+    original = (Path(__file__).resolve().parents[1] / "config.toml").read_text()
+
+    def config(seed: int) -> Path:
+        path = tmp_path / f"config_{seed}.toml"
+        text = original.replace('directory = "data/demo"', f'directory = "{tmp_path}/demo"')
+        text = text.replace('store = "data/demo.duckdb"', f'store = "{tmp_path}/demo.duckdb"')
+        text = text.replace("children = 6000", "children = 300").replace(
+            "seed = 2019", f"seed = {seed}"
+        )
+        path.write_text(text)
+        return path
+
+    assert cli.main(["--config", str(config(1)), "demo-store"]) == 0
+    assert "Load 1 finished" in capsys.readouterr().out
+    assert cli.main(["--config", str(config(1)), "demo-store"]) == 0
+    assert "Demo store ready" in capsys.readouterr().out
+    assert cli.main(["--config", str(config(2)), "demo-store"]) == 0
+    assert "rebuilding" in capsys.readouterr().out

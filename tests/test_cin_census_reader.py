@@ -321,7 +321,7 @@ def test_bad_episode_fields_set_aside_the_episode_and_its_assessments():
     )
     assert [row[:2] for row in loaded(result, "referrals")] == [
         ("R01", "2024-05-01"),
-        ("R01", "2024-05-09"),  # no PrimaryNeedCode needed: ReferralNFA is true
+        ("R01", "2024-06-09"),  # no PrimaryNeedCode needed: ReferralNFA is true
         ("R02", "2023-01-10"),  # closed before the year began: a late correction, loaded
         ("R02", "2024-05-01"),  # the first of two with this date
     ]
@@ -412,6 +412,119 @@ def test_bad_protection_plans_and_reviews():
     ]
     assert counts(result)["cp_plans"] == (10, 8)
     assert counts(result)["cp_plan_reviews"] == (7, 3)
+
+
+# --- Checks across the records of one child ------------------------------------------------------
+
+
+def test_checks_across_records_report_each_case_on_the_right_record():
+    result = read("cross_record.xml")
+    assert problems(result) == [
+        (ERROR, "line 89", "X01", "CINreferralDate", "2024-07-01"),  # 8820
+        (ERROR, "line 115", "X02", "CINclosureDate", None),  # 8815: the episode's own line
+        (ERROR, "line 122", "X02", "CINreferralDate", "2024-09-01"),  # 8820, while open
+        (ERROR, "line 154", "X03", "CPPstartDate", "2024-06-15"),  # 8935/8940
+        (ERROR, "line 176", "X03", "CPPstartDate", "2024-10-01"),  # ... while open
+        (ERROR, "line 200", "X04", "CPPstartDate", "2024-04-20"),  # 8720: before referral
+        (ERROR, "line 207", "X04", "CPPstartDate", "2024-07-10"),  # 8720: after closure
+        (WARNING, "line 228", "X05", "CINPlanEndDate", None),  # 4001: still open
+        (WARNING, "line 232", "X05", "CINPlanStartDate", "2024-06-01"),  # 4003: began during
+        (WARNING, "line 257", "X06", "DateOfInitialCPC", None),  # 8839
+        (WARNING, "line 285", "X07", "DateOfInitialCPC", "2024-05-02"),  # 2884
+    ]
+    expected = [p.expected for p in result.problems]
+    assert "earlier episode referred on 2024-04-10, which closed on 2024-08-01" in expected[0]
+    assert "DfE rule 8820" in expected[0]
+    assert "one referred later, on 2024-09-01 (DfE rule 8815)" in expected[1]
+    assert "referred on 2024-04-10, which is still open" in expected[2]
+    assert "plan started on 2024-05-01, which ended on 2024-07-01" in expected[3]
+    assert "plan started on 2024-09-01, which is still open" in expected[4]
+    assert "on or after its episode's CINreferralDate" in expected[5]
+    assert "on or before its episode's CINclosureDate" in expected[6]
+    assert "a CINPlanEndDate on or before 2024-05-01" in expected[7]
+    assert "started on 2024-05-01, which is still open" in expected[8]
+    assert "the one started on 2024-05-01 is open too (DfE rule 8839)" in expected[9]
+    assert "section 47 enquiry started on 2024-04-15" in expected[10]
+    assert all(p.file == "cross_record.xml" for p in result.problems)
+
+
+def test_checks_across_records_set_aside_exactly_the_records_at_fault():
+    result = read("cross_record.xml")
+    assert ids(result) == [f"X0{n}" for n in range(8)]  # no child is set aside whole
+    assert [row[:2] + row[4:5] for row in loaded(result, "referrals")] == [
+        ("X00", "2024-04-02", None),  # an NFA referral without closure is not open
+        ("X00", "2024-04-10", "2024-06-01"),
+        ("X00", "2024-06-01", None),  # referred on the day the previous one closed
+        ("X01", "2024-04-10", "2024-08-01"),
+        ("X01", "2024-10-01", None),  # after both earlier episodes
+        ("X03", "2024-04-10", "2024-08-15"),
+        ("X03", "2024-08-20", None),
+        ("X04", "2024-05-01", "2024-07-01"),
+        ("X05", "2024-04-10", None),
+        ("X06", "2024-04-10", None),
+        ("X07", "2024-04-10", None),
+    ]
+    assert loaded(result, "assessments") == []  # nested in X01's overlapping episode
+    assert [row[:4] for row in loaded(result, "cp_plans")] == [
+        ("X00", "2024-04-10", "2024-05-01", "2024-05-31"),
+        ("X00", "2024-06-01", "2024-06-10", None),
+        ("X03", "2024-04-10", "2024-05-01", "2024-07-01"),
+        ("X03", "2024-08-20", "2024-09-01", None),
+        ("X05", "2024-04-10", "2024-05-01", None),
+    ]
+    assert loaded(result, "cp_plan_reviews") == []  # nested in X03's overlapping plan
+    # Warnings load: both of X05's CIN plans, all of X06's enquiries, X07's conference date.
+    assert [row[:3] for row in loaded(result, "cin_plans")] == [
+        ("X00", "2024-04-10", "2024-04-20"),
+        ("X05", "2024-04-10", "2024-04-20"),
+        ("X05", "2024-04-10", "2024-06-01"),
+    ]
+    assert [(row[0], row[2], row[4], row[5]) for row in loaded(result, "s47_enquiries")] == [
+        ("X00", "2024-04-25", "2024-05-01", False),
+        ("X00", "2024-06-05", None, False),  # one open enquiry; the other needs no ICPC
+        ("X00", "2024-06-07", None, True),
+        ("X06", "2024-04-12", None, False),
+        ("X06", "2024-05-01", None, False),
+        ("X06", "2024-05-10", None, True),
+        ("X07", "2024-04-15", "2024-05-02", False),
+    ]
+    referrals = result.tables["referrals"]
+    assert referrals.loc[referrals["child_id"] == "X07", "initial_cpc_date"].notna().all()
+    assert counts(result) == {
+        "children": (8, 0),
+        "referrals": (14, 3),
+        "assessments": (1, 1),
+        "cin_plans": (3, 0),
+        "s47_enquiries": (7, 0),
+        "cp_plans": (9, 4),
+        "cp_plan_reviews": (1, 1),
+    }
+
+
+def test_records_already_set_aside_are_not_compared_again(tmp_path):
+    """An episode set aside for its own error neither overlaps nor is overlapped."""
+    text = (FIXTURES / "cross_record.xml").read_text()
+    path = tmp_path / "cross_2024-25.xml"
+    # X01's first episode gets a bad source: it is set aside, so the second one now loads.
+    path.write_text(
+        text.replace(
+            "<CINreferralDate>2024-04-10</CINreferralDate>\n        <ReferralSource>6",
+            "<CINreferralDate>2024-04-10</CINreferralDate>\n        <ReferralSource>ZZ",
+            2,  # X00's second episode and X01's first
+        )
+    )
+    result = read_cin_census(path)
+    found = [row for row in problems(result) if row[2] in ("X00", "X01")]
+    assert [row[2:] for row in found] == [
+        ("X00", "ReferralSource", "ZZ"),
+        ("X01", "ReferralSource", "ZZ"),
+    ]
+    assert [row[:2] for row in loaded(result, "referrals") if row[0] in ("X00", "X01")] == [
+        ("X00", "2024-04-02"),
+        ("X00", "2024-06-01"),
+        ("X01", "2024-07-01"),
+        ("X01", "2024-10-01"),
+    ]
 
 
 # --- Oddities that load ---------------------------------------------------------------------------
@@ -542,7 +655,9 @@ def test_looks_like_cin_census(name, recognised):
 READABLE = sorted(
     path.name
     for path in FIXTURES.glob("*.xml")
-    if path.name.startswith(("valid", "bad", "child", "duplicate", "header", "quirks", "shape"))
+    if path.name.startswith(
+        ("valid", "bad", "child", "cross", "duplicate", "header", "quirks", "shape")
+    )
 )
 
 

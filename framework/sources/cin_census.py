@@ -58,6 +58,7 @@ KNOWN_SHAPES = range(2023, 2028)  # end years whose layout this reader was writt
 MAX_CHILD_ID_LENGTH = 20  # DfE rules 1570 and 1580
 UPN_PATTERN = r"[A-Za-z]\d{12}|[A-Za-z]\d{11}[A-Za-z]"
 SNIFF_ELEMENTS = 200  # looks_like_cin_census gives up after this many elements
+OPEN = pd.Timestamp.max.normalize()  # the end of a record still open, when comparing spans
 
 # Header element name -> (text or None, line; 0 when there is no header at all).
 HeaderFields = dict[str, tuple[str | None, int]]
@@ -639,11 +640,23 @@ class _BlockCheck(TableCheck):
         )
         self.context = context
 
-    def flag(self, mask, field, expected, **options) -> None:
+    def flag(self, mask, field, expected: str | pd.Series, **options) -> None:
+        """As TableCheck.flag; ``expected`` may also be a text per flagged row, indexed by row
+        (checks across records name the other record, e.g. the episode this one overlaps)."""
         own = self.frame.get(f"{field}@line")
         lines = self.block_lines if own is None else own.to_numpy()
         self.locations = _Lines(lines, self.block_lines)  # type: ignore[assignment]
-        super().flag(mask, field, expected, **options)
+        if isinstance(expected, str):
+            super().flag(mask, field, expected, **options)
+            return
+        first = len(self.problems)
+        super().flag(mask, field, "", **options)
+        flagged = mask.fillna(False).astype(bool)
+        texts = expected.reindex(flagged[flagged].index)  # the order flag reports rows in
+        self.problems[first:] = [
+            _with_expected(problem, text)
+            for problem, text in zip(self.problems[first:], texts, strict=True)
+        ]
 
     def dates(
         self, columns: tuple[str, ...], *, required: tuple[str, ...] = (), future_ok=()
@@ -682,9 +695,53 @@ class _BlockCheck(TableCheck):
         return mask
 
 
+def _with_expected(problem: Problem, expected: str) -> Problem:
+    # Built directly: dataclasses.replace is several times slower, felt on a census of errors.
+    return Problem(
+        file=problem.file,
+        location=problem.location,
+        field=problem.field,
+        value=problem.value,
+        expected=expected,
+        severity=problem.severity,
+        table=problem.table,
+        child=problem.child,
+        rule=problem.rule,
+    )
+
+
 def _along(values: pd.Series, rows: pd.Series) -> pd.Series:
     """A parent's column, repeated for each child row (rows are parent row numbers)."""
     return pd.Series(values.to_numpy()[rows.to_numpy()], index=rows.index)
+
+
+def _furthest_earlier(
+    group: pd.Series, start: pd.Series, end: pd.Series, include: pd.Series
+) -> pd.DataFrame:
+    """For each included record, the furthest end among the earlier included records of its
+    group ("end", OPEN if one is still open) and the start of the record reaching it ("start").
+
+    Looking at the furthest end, not just the previous record's, also catches a record that
+    falls inside a long one two or more records back.
+    """
+    spans = pd.DataFrame({"group": group, "start": start, "end": end.fillna(OPEN)})[include]
+    spans = spans.sort_values(["group", "start"], kind="stable")
+    groups = spans["group"]
+    furthest = spans["end"].groupby(groups).cummax()
+    reaching = spans["start"].where(spans["end"] == furthest).groupby(groups).ffill()
+    earlier = pd.DataFrame(
+        {"start": reaching.groupby(groups).shift(), "end": furthest.groupby(groups).shift()}
+    )
+    return earlier.reindex(group.index)
+
+
+def _iso(days: pd.Series) -> pd.Series:
+    return days.dt.strftime(ISO).fillna("")
+
+
+def _ending(end: pd.Series, still_open: str, ended: str) -> pd.Series:
+    """How another record ends, for expected texts: ', which is still open' or ', which ...'."""
+    return ", " + pd.Series(np.where(end == OPEN, still_open, ended + _iso(end)), index=end.index)
 
 
 @dataclass
@@ -724,6 +781,7 @@ class _Validation:
             self.columns.setdefault(block, {})
             if len(self.frames[block]):  # an absent block has nothing to check
                 step()
+        self._across_records()
         return self._result()
 
     # The child ---------------------------------------------------------------------------------
@@ -1106,6 +1164,23 @@ class _Validation:
         dates = check.dates(("CPPstartDate", "CPPendDate"), required=("CPPstartDate",))
         start, end = dates["CPPstartDate"], dates["CPPendDate"]
         check.order(start, end, "CPPendDate", "a CPPendDate on or after the CPPstartDate")
+        # A plan belongs to the episode it is recorded in, so it starts within it (DfE 8720).
+        referral = self._referral_of("ChildProtectionPlans")
+        closure = _along(self.columns["CINdetails"]["closure_date"], frame["parent"])
+        check.order(
+            referral,
+            start,
+            "CPPstartDate",
+            "a CPPstartDate on or after its episode's CINreferralDate (a plan starts within "
+            "the episode it is recorded in; DfE rule 8720)",
+        )
+        check.order(
+            start,
+            closure,
+            "CPPstartDate",
+            "a CPPstartDate on or before its episode's CINclosureDate (a plan starts within "
+            "the episode it is recorded in; DfE rule 8720)",
+        )
         for column in ("InitialCategoryOfAbuse", "LatestCategoryOfAbuse"):
             check.code(column, codes("abuse_category"), one_of("abuse_category"), required=True)
         previous = check.whole_number("NumberOfPreviousCPP", required=True)
@@ -1116,7 +1191,7 @@ class _Validation:
         )
         self.columns["ChildProtectionPlans"] = {
             "child_id": frame["LAchildID"],
-            "referral_date": self._referral_of("ChildProtectionPlans"),
+            "referral_date": referral,
             "start_date": start,
             "end_date": end,
             "initial_category": frame["InitialCategoryOfAbuse"],
@@ -1181,20 +1256,205 @@ class _Validation:
             "letter_initiating_cp_date": dates["LetterInitCPDate"],
         }
 
+    # Checks across the records of one child --------------------------------------------------
+    # They run after every record's own checks and compare only the records still loading, so a
+    # record already set aside is not reported again and what loads agrees with itself. Each
+    # sorts the records once and looks back within the child or episode: no loop per child.
+
+    def _across_records(self) -> None:
+        if len(self.frames["CINdetails"]):
+            self._episodes_across()
+        if len(self.frames["ChildProtectionPlans"]):
+            self._overlapping_protection_plans()
+            if len(self.frames["CINPlanDates"]):
+                self._cin_plans_during_protection()
+        if len(self.frames["Section47"]):
+            self._open_enquiries()
+            self._conference_in_two_places()
+
+    def _loading(self, block: str) -> pd.Series:
+        return pd.Series(~self._aside(block), index=self.frames[block].index)
+
+    def _episodes_across(self) -> None:
+        """Only the latest episode may be open (8815); episodes may not overlap (8820).
+
+        Both look at the same episodes, so an open episode followed by another is reported on
+        both: the open one should have been closed, and the later one began while it was open.
+        """
+        check = self.checks["CINdetails"]
+        columns = self.columns["CINdetails"]
+        referral, closure = columns["referral_date"], columns["closure_date"]
+        nfa = pd.Series(columns["referral_nfa"]).fillna(False).astype(bool)
+        episodes = self._loading("CINdetails") & referral.notna()  # type: ignore[union-attr]
+        child = check.frame["child"]
+        # Without a closure date an episode is open, unless the referral led to no further
+        # action: DfE counts those as over on the day they were made (rules 8815 and 8820).
+        ends = closure.where(closure.notna() | ~nfa, referral)  # type: ignore[union-attr]
+        # Such a referral coming later leaves the earlier episode the one open (8820 reports
+        # the referral), so "latest" is among the other episodes.
+        spanning = episodes & ~(nfa & closure.isna())  # type: ignore[union-attr]
+        latest = referral.where(spanning).groupby(child).transform("max")  # type: ignore
+        left_open = episodes & ends.isna() & (referral < latest)
+        check.flag(
+            left_open,
+            "CINclosureDate",
+            "a CINclosureDate: only a child's latest episode may be open, and this child has "
+            "one referred later, on " + _iso(latest[left_open]) + " (DfE rule 8815)",
+            rule="open",
+        )
+        earlier = _furthest_earlier(child, referral, ends, episodes)  # type: ignore[arg-type]
+        overlapping = episodes & (referral < earlier["end"])
+        other = earlier[overlapping]
+        check.flag(
+            overlapping,
+            "CINreferralDate",
+            "a CINreferralDate on or after the closure of the child's earlier episode referred "
+            "on "
+            + _iso(other["start"])
+            + _ending(other["end"], "which is still open", "which closed on ")
+            + " (CIN episodes must not overlap; DfE rule 8820)",
+            rule="overlap",
+        )
+
+    def _overlapping_protection_plans(self) -> None:
+        """A child is on one protection plan at a time, across its episodes (8935, 8940)."""
+        check = self.checks["ChildProtectionPlans"]
+        columns = self.columns["ChildProtectionPlans"]
+        start, end = columns["start_date"], columns["end_date"]
+        plans = self._loading("ChildProtectionPlans") & start.notna()  # type: ignore[union-attr]
+        earlier = _furthest_earlier(check.frame["child"], start, end, plans)  # type: ignore
+        overlapping = plans & (start < earlier["end"])
+        other = earlier[overlapping]
+        check.flag(
+            overlapping,
+            "CPPstartDate",
+            "a CPPstartDate on or after the end of the child's earlier child protection plan "
+            "started on "
+            + _iso(other["start"])
+            + _ending(other["end"], "which is still open", "which ended on ")
+            + " (plans must not overlap; DfE rules 8935 and 8940)",
+            rule="overlap",
+        )
+
+    def _cin_plans_during_protection(self) -> None:
+        """A CIN plan gives way to a protection plan in the same episode (4001, 4003)."""
+        check = self.checks["CINPlanDates"]
+        cin = self._spans("CINPlanDates")
+        protection = self._spans("ChildProtectionPlans")
+        # Pairs within an episode only, which holds a few plans. One plan may end on the day
+        # the other starts (the usual hand-over), so only a strict overlap counts.
+        pairs = cin.reset_index().merge(protection, on="parent", suffixes=("", "_cp"))
+        pairs = pairs[(pairs["start"] < pairs["end_cp"]) & (pairs["start_cp"] < pairs["end"])]
+        # The first protection plan each CIN plan runs alongside, by CIN plan row.
+        first = pairs.sort_values(["index", "start_cp"]).drop_duplicates("index")
+        first = first.set_index("index")
+        began_first = first[first["start"] < first["start_cp"]]  # should have ended
+        began_during = first[first["start"] >= first["start_cp"]]  # should not have begun
+        why = " (a CIN plan is not open while a child protection plan is; DfE rules 4001 and 4003)"
+        check.flag(
+            check.frame.index.to_series().isin(began_first.index),
+            "CINPlanEndDate",
+            "a CINPlanEndDate on or before "
+            + _iso(began_first["start_cp"])
+            + ", when a child protection plan started in this episode"
+            + why,
+            severity=WARNING,
+            rule="overlap",
+        )
+        check.flag(
+            check.frame.index.to_series().isin(began_during.index),
+            "CINPlanStartDate",
+            "a CINPlanStartDate outside this episode's child protection plan started on "
+            + _iso(began_during["start_cp"])
+            + _ending(began_during["end_cp"], "which is still open", "which ended on ")
+            + why,
+            severity=WARNING,
+            rule="overlap",
+        )
+
+    def _spans(self, block: str) -> pd.DataFrame:
+        """Loading plans with a start: episode row, start and end (an open plan never ends)."""
+        columns = self.columns[block]
+        spans = pd.DataFrame(
+            {
+                "parent": self.frames[block]["parent"],
+                "start": columns["start_date"],
+                "end": pd.Series(columns["end_date"]).fillna(OPEN),
+            }
+        )
+        return spans[self._loading(block) & spans["start"].notna()]
+
+    def _open_enquiries(self) -> None:
+        """One section 47 enquiry open at a time in an episode (8839).
+
+        Open: no conference date, and not marked as needing none. Every open one but the latest
+        is reported, as the earlier ones are the likelier to have been left unfinished.
+        """
+        check = self.checks["Section47"]
+        columns = self.columns["Section47"]
+        start = columns["start_date"]
+        not_required = pd.Series(columns["icpc_not_required"]).fillna(False).astype(bool)
+        open_ = (
+            self._loading("Section47")
+            & start.notna()  # type: ignore[union-attr]
+            & pd.Series(columns["icpc_date"]).isna()
+            & ~not_required
+        )
+        latest = start.where(open_).groupby(check.frame["parent"]).transform("max")  # type: ignore
+        also_open = open_ & (start < latest)
+        check.flag(
+            also_open,
+            "DateOfInitialCPC",
+            "a DateOfInitialCPC, or ICPCnotRequired true: only one section 47 enquiry of an "
+            "episode may be open, and the one started on "
+            + _iso(latest[also_open])
+            + " is open too (DfE rule 8839)",
+            severity=WARNING,
+            rule="open",
+        )
+
+    def _conference_in_two_places(self) -> None:
+        """An initial conference is recorded on the episode or on its enquiry, not both (2884)."""
+        check = self.checks["CINdetails"]
+        episodes = pd.DataFrame(
+            {"parent": check.frame.index, "icpc": self.columns["CINdetails"]["initial_cpc_date"]}
+        )[self._loading("CINdetails")]
+        columns = self.columns["Section47"]
+        enquiries = pd.DataFrame(
+            {
+                "parent": self.frames["Section47"]["parent"],
+                "icpc": columns["icpc_date"],
+                "start": columns["start_date"],
+            }
+        )[self._loading("Section47")]
+        both = episodes.dropna().merge(enquiries.dropna(subset=["icpc"]), on=["parent", "icpc"])
+        enquiry_start = both.drop_duplicates("parent").set_index("parent")["start"]
+        check.flag(
+            check.frame.index.to_series().isin(enquiry_start.index),
+            "DateOfInitialCPC",
+            "the initial conference recorded once: the same DateOfInitialCPC is on this "
+            "episode's section 47 enquiry started on "
+            + _iso(enquiry_start)
+            + ", where it belongs (DfE rule 2884)",
+            severity=WARNING,
+            rule="duplicate",
+        )
+
     # Set-asides and the canonical tables -------------------------------------------------------
 
     def _set_aside(self) -> dict[str, np.ndarray]:
         """Each block's own set-asides, plus every record nested in a set-aside record."""
-        aside: dict[str, np.ndarray] = {}
-        for block, check in self.checks.items():
-            own = check.set_aside.to_numpy(dtype=bool)
-            if block in self.extra_aside:
-                own = own | self.extra_aside[block].to_numpy(dtype=bool)
-            parent = PARENT_BLOCK.get(block)
-            if parent is not None:
-                own = own | aside[parent][self.frames[block]["parent"].to_numpy()]
-            aside[block] = own
-        return aside
+        return {block: self._aside(block) for block in self.checks}
+
+    def _aside(self, block: str) -> np.ndarray:
+        """The records of one block set aside so far, by their own problems or a parent's."""
+        own = self.checks[block].set_aside.to_numpy(dtype=bool)
+        if block in self.extra_aside:
+            own = own | self.extra_aside[block].to_numpy(dtype=bool)
+        parent = PARENT_BLOCK.get(block)
+        if parent is not None:
+            own = own | self._aside(parent)[self.frames[block]["parent"].to_numpy()]
+        return own
 
     def _result(self) -> _Checked:
         aside = self._set_aside()

@@ -380,6 +380,53 @@ _table(
     per_year=False,
 )
 
+# --- Workforce (CSWW return, reference date 30 September of the collection year) --------------
+_table(
+    "workforce_workers",
+    "csww",
+    (
+        ("worker_id", TEXT),  # pseudonymised Social Work England number (same as 903 SW_ID)
+        ("year", INT),  # CSWW collection year (reference date 30 September of this year)
+        ("agency_worker", BOOL),
+        ("fte", FLOAT),
+        ("birth_year", INT),  # the year only: a worker's full date of birth is not kept
+        ("gender", TEXT),
+        ("ethnicity", TEXT),
+        ("qualification_level", TEXT),
+        ("step_up_graduate", BOOL),
+        ("frontline_graduate", BOOL),
+        ("org_role", TEXT),
+        ("role_start_date", DATE),
+        ("start_origin", TEXT),
+        ("role_end_date", DATE),
+        ("reason_leave", TEXT),
+        ("leaver_destination", TEXT),
+        ("fte_30_september", FLOAT),
+        ("cases_30_september", INT),
+        ("working_days_lost", FLOAT),
+        ("contract_weeks", FLOAT),
+        ("absent_30_september", BOOL),
+        ("reason_absence", TEXT),
+        ("cfkss_status", TEXT),
+    ),
+    ("worker_id", "year"),
+    "CSWW: one row per qualified children and families social worker per collection year.",
+    pseudonymise=("worker_id",),
+)
+_table(
+    "workforce_vacancies",
+    "csww",
+    (
+        ("year", INT),
+        ("vacancies_fte", FLOAT),
+        ("agency_fte", FLOAT),
+        ("agency_headcount", INT),
+    ),
+    ("year",),
+    "CSWW authority-level vacancies and agency workers at 30 September.",
+    pseudonymise=(),
+)
+
 # --- Reference data (no child-level content) ---------------------------------------------------
 _table(
     "ref_postcode_areas",
@@ -413,6 +460,7 @@ SOURCES = {
     "cin_census": "Children in Need census (XML)",
     "ssda903": "SSDA903 children looked after return (CSV set or XML)",
     "child_addresses": "Child address extract (CSV, local)",
+    "csww": "Children's social work workforce return (XML)",
     "reference": "Reference data (postcode lookup, areas)",
 }
 

@@ -456,12 +456,60 @@ _table(
     pseudonymise=(),
 )
 
+# --- Published statistics (authority level, for benchmarking) ---------------------------------
+_table(
+    "published_statistics",
+    "published",
+    (
+        ("dataset", TEXT),  # the file's name without extension, e.g. b1_children_in_need_...
+        ("time_period", TEXT),  # as published: 2025, 202425, 2024/25...
+        ("time_identifier", TEXT),
+        ("geographic_level", TEXT),  # National, Regional, Local authority
+        ("area_code", TEXT),  # new_la_code, region_code or country_code by level
+        ("old_la_code", TEXT),
+        ("area_name", TEXT),
+        ("breakdown", TEXT),  # the file's filter columns as JSON ("{}" when none)
+        ("measure", TEXT),  # the indicator column's name
+        ("value", FLOAT),
+        ("value_code", TEXT),  # EES symbols kept as published: c, k, u, x, z, low...
+    ),
+    (
+        "dataset",
+        "time_period",
+        "time_identifier",
+        "geographic_level",
+        "area_code",
+        "breakdown",
+        "measure",
+    ),
+    "Explore Education Statistics tidy CSVs, one row per area, period, breakdown and measure.",
+    per_year=False,
+    pseudonymise=(),
+)
+_table(
+    "statistical_neighbours",
+    "published",
+    (
+        ("model", TEXT),  # e.g. "2021" or "2025"
+        ("old_la_code", TEXT),
+        ("la_name", TEXT),
+        ("rank", INT),  # 1 = closest
+        ("neighbour_old_la_code", TEXT),
+        ("closeness", TEXT),  # as published: Very close, Close, Somewhat close, Not close
+    ),
+    ("model", "old_la_code", "rank"),
+    "Statistical neighbours of each authority (DfE models), ten per authority.",
+    per_year=False,
+    pseudonymise=(),
+)
+
 SOURCES = {
     "cin_census": "Children in Need census (XML)",
     "ssda903": "SSDA903 children looked after return (CSV set or XML)",
     "child_addresses": "Child address extract (CSV, local)",
     "csww": "Children's social work workforce return (XML)",
     "reference": "Reference data (postcode lookup, areas)",
+    "published": "Published statistics (EES tidy CSV, statistical neighbours)",
 }
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from framework import __version__, geography
 from framework.privacy import Pseudonymiser
-from framework.sources import cin_census, local, ssda903
+from framework.sources import cin_census, csww, local, ssda903
 from framework.sources.common import sha256_of, year_label
 from framework.sources.problems import (
     ERROR,
@@ -41,14 +41,20 @@ Progress = Callable[[str, int, int], None]  # (what is happening, step done, ste
 READABLE_SUFFIXES = {".xml", ".csv"}
 PARALLEL_MIN_READS = 4  # below this, starting worker processes costs more than it saves
 MAX_READ_WORKERS = 2  # the product's reference machine has two cores
-SOURCE_ORDER = {"reference": 0, "child_addresses": 1, "cin_census": 2, "ssda903": 2}
+SOURCE_ORDER = {
+    "reference": 0,
+    "child_addresses": 1,
+    "cin_census": 2,
+    "ssda903": 2,
+    "csww": 2,
+}
 
 
 @dataclass
 class PlannedRead:
     """One read to do: a reader and the file(s) it takes."""
 
-    kind: str  # cin_census, ssda903_csv, ssda903_xml, child_addresses, ref_...
+    kind: str  # cin_census, ssda903_csv, ssda903_xml, csww, child_addresses, ref_...
     paths: list[Path]
 
 
@@ -117,11 +123,13 @@ def _recognise_xml(path: Path) -> str:
         return "cin_census"
     if ssda903.looks_like_ssda903_xml(path):
         return "ssda903_xml"
+    if csww.looks_like_csww(path):
+        return "csww"
     if root == "Message":
         raise UnreadableFile(
             path,
-            "this looks like a DfE COLLECT XML message but not a CiN census (a workforce "
-            "(CSWW) return, perhaps): this version reads the CiN census and SSDA903 only",
+            "this looks like a DfE COLLECT XML message but not a CiN census or a workforce "
+            "(CSWW) return: this version reads the CiN census, CSWW and SSDA903 only",
         )
     raise UnreadableFile(
         path, f"the root element <{root}> is not a CiN census (<Message>) or SSDA903 return"
@@ -159,6 +167,8 @@ def read_planned(plan: PlannedRead, collection_year: int | None) -> ReadResult:
             return ssda903.read_ssda903(plan.paths, collection_year=collection_year)
         if plan.kind == "ssda903_xml":
             return ssda903.read_ssda903_xml(plan.paths[0], collection_year=collection_year)
+        if plan.kind == "csww":
+            return csww.read_csww(plan.paths[0], collection_year=collection_year)
         if plan.kind == "child_addresses":
             return local.read_child_addresses(plan.paths[0])
         return local.read_area_reference(plan.paths[0], plan.kind)
@@ -234,7 +244,9 @@ def _problem_rows(
             "file_name": p.file,
             "location": p.location,
             "table_name": p.table,
-            "child_id": None if p.child is None else pseudonymiser.pseudonym(p.child),
+            "child_id": None
+            if p.child is None
+            else pseudonymiser.pseudonym(p.child, kind=_kind_of(p)),
             "field": p.field,
             "value": p.redacted_value(),
             "expected": p.expected,
@@ -244,6 +256,11 @@ def _problem_rows(
         for p in problems
     ]
     return pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
+
+
+def _kind_of(problem: Problem) -> str:
+    """The identifier a problem names: a worker's SWENo (CSWW) or a child's id."""
+    return "worker" if problem.table == "CSWWWorker" else "child"
 
 
 def _file_counts(result: ReadResult, file: SourceFile) -> tuple[int, int]:

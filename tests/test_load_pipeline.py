@@ -192,13 +192,11 @@ def test_every_shared_sample_loads_or_is_explained(shared, store_path, pseudonym
     samples = shared / "spec" / "samples"
     outcome = load_files([samples], store_path=store_path, pseudonymiser=pseudonymiser)
     assert outcome.status == "loaded", outcome.message
-    # Only the workforce return is not read yet, and it says so.
-    assert [(u.file, "workforce" in u.reason) for u in outcome.unreadable] == [
-        ("liiatools_social_work_workforce_2022.xml", True)
-    ]
+    # Every sample is read, the workforce (CSWW) return included.
+    assert outcome.unreadable == []
     read = {f.name for r in outcome.results for f in r.files}
     every_file = {p.name for p in samples.rglob("*") if p.suffix in (".xml", ".csv")}
-    assert read == every_file - {"liiatools_social_work_workforce_2022.xml"}
+    assert read == every_file
     for problem in outcome.problems:
         assert problem.file and problem.location and problem.expected
     # Two d2i CiN samples claim the same year: the person loading is told only one stays.
@@ -211,3 +209,5 @@ def test_every_shared_sample_loads_or_is_explained(shared, store_path, pseudonym
         )
     )
     assert counts["episodes"] > 1000 and counts["referrals"] > 100
+    workers = query(store_path, "SELECT year, COUNT(*) FROM workforce_workers GROUP BY year")
+    assert workers == [(2022, 30)]

@@ -34,6 +34,7 @@ IDENTIFYING_FIELDS = {
     "PL_POST",
     "postcode",
     "SW_ID",
+    "SWENo",
 }
 
 
@@ -46,13 +47,15 @@ class Problem:
     expected: str  # what was expected, in plain words
     severity: str = ERROR
     table: str | None = None  # the file's table or XML block, e.g. "episodes", "CINdetails"
-    child: str | None = None  # the child id as in the file (shown to the loader only)
+    child: str | None = None  # the child id (CSWW: the worker's SWENo) as in the file (shown
+    # to the loader only)
     rule: str = "invalid"  # short category: code, date, required, order, duplicate, orphan...
 
     def message(self) -> str:
         where = f"{self.file}, {self.location}"
         if self.child:
-            where += f", child {self.child}"
+            who = "worker" if self.table == "CSWWWorker" else "child"
+            where += f", {who} {self.child}"
         what = ""
         if self.field:
             shown = "(blank)" if self.value in (None, "") else repr(self.value)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from framework import __version__, geography
 from framework.privacy import Pseudonymiser
-from framework.sources import cin_census, csww, local, ssda903
+from framework.sources import cin_census, csww, local, published, ssda903
 from framework.sources.common import sha256_of, year_label
 from framework.sources.problems import (
     ERROR,
@@ -41,8 +41,13 @@ Progress = Callable[[str, int, int], None]  # (what is happening, step done, ste
 READABLE_SUFFIXES = {".xml", ".csv"}
 PARALLEL_MIN_READS = 4  # below this, starting worker processes costs more than it saves
 MAX_READ_WORKERS = 2  # the product's reference machine has two cores
+KNOWN_CSV_LAYOUTS = (
+    "SSDA903 tables, child address extract, postcode lookup, area list, Explore Education "
+    "Statistics tidy CSV, statistical neighbours; see docs/data/loading.md"
+)
 SOURCE_ORDER = {
     "reference": 0,
+    "published": 0,
     "child_addresses": 1,
     "cin_census": 2,
     "ssda903": 2,
@@ -111,10 +116,14 @@ def recognise(path: Path) -> str:
         return _recognise_xml(path)
     if ssda903.identify_ssda903_csv(path):
         return "ssda903_csv"
-    local_kind = local.identify_local_csv(path)
+    local_kind = local.identify_local_csv(path) or published.identify_published_csv(path)
     if local_kind:
         return local_kind
-    raise UnreadableFile(path, ssda903.describe_unrecognised_csv(path))
+    raise UnreadableFile(
+        path,
+        f"not a CSV layout this version reads ({KNOWN_CSV_LAYOUTS}). Closest: "
+        f"{ssda903.describe_unrecognised_csv(path)}",
+    )
 
 
 def _recognise_xml(path: Path) -> str:
@@ -171,6 +180,8 @@ def read_planned(plan: PlannedRead, collection_year: int | None) -> ReadResult:
             return csww.read_csww(plan.paths[0], collection_year=collection_year)
         if plan.kind == "child_addresses":
             return local.read_child_addresses(plan.paths[0])
+        if plan.kind in ("ees_tidy", "statistical_neighbours"):
+            return published.read_published(plan.paths[0])
         return local.read_area_reference(plan.paths[0], plan.kind)
     except UnreadableFile as problem:
         return _fatal_result(plan, problem)

@@ -211,3 +211,24 @@ def test_every_shared_sample_loads_or_is_explained(shared, store_path, pseudonym
     assert counts["episodes"] > 1000 and counts["referrals"] > 100
     workers = query(store_path, "SELECT year, COUNT(*) FROM workforce_workers GROUP BY year")
     assert workers == [(2022, 30)]
+
+
+def test_published_statistics_load_by_their_columns(shared, store_path, pseudonymiser):
+    """The DfE tidy CSVs and statistical neighbour tables, as authorities download them."""
+    folder = shared / "reference" / "csc_la_stats"
+    outcome = load_files([folder], store_path=store_path, pseudonymiser=pseudonymiser)
+    assert outcome.status == "loaded", outcome.message
+    assert not [p for p in outcome.problems if p.severity == "error"]
+    england = query(
+        store_path,
+        "SELECT value FROM published_statistics WHERE dataset LIKE 'c1_%' "
+        "AND geographic_level = 'National' AND time_period = '2025' "
+        "AND measure = 'rereferral_percent'",
+    )
+    assert england == [(22.6,)]
+    assert query(
+        store_path,
+        "SELECT COUNT(DISTINCT old_la_code) FROM statistical_neighbours WHERE model = '2025'",
+    ) == [(153,)]
+    # Files in other layouts are named and explained, never silently skipped.
+    assert all(u.reason for u in outcome.unreadable)

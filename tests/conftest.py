@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from framework.privacy import Pseudonymiser
+
+# Property tests check behaviour, not speed (speed is benchmarked in docs/benchmarks.md): a
+# per-example deadline only makes them flaky on a busy two-core machine.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -46,7 +46,7 @@ from framework.sources.problems import (
     TableCount,
     UnreadableFile,
 )
-from framework.sources.safe_xml import iter_elements, root_tag, text
+from framework.sources.safe_xml import iter_elements, root_tag, sniff, text
 from framework.store.schema import BOOL, DATE, INT, TABLES
 
 SOURCE = "cin_census"
@@ -57,7 +57,6 @@ FIRST_PRE_PROCEEDINGS_YEAR = 2027  # <PreProceedingsandFGDM> arrives in 2026-27
 KNOWN_SHAPES = range(2023, 2028)  # end years whose layout this reader was written against
 MAX_CHILD_ID_LENGTH = 20  # DfE rules 1570 and 1580
 UPN_PATTERN = r"[A-Za-z]\d{12}|[A-Za-z]\d{11}[A-Za-z]"
-SNIFF_ELEMENTS = 200  # looks_like_cin_census gives up after this many elements
 OPEN = pd.Timestamp.max.normalize()  # the end of a record still open, when comparing spans
 
 # Header element name -> (text or None, line; 0 when there is no header at all).
@@ -171,14 +170,7 @@ def looks_like_cin_census(path: Path) -> bool:
     Reads only the first few elements. A file that cannot be read safely is not recognised
     (reading it would raise UnreadableFile with the reason).
     """
-    try:
-        for count, element in enumerate(iter_elements(Path(path), "*")):
-            verdict = _sniff(element)
-            if verdict is not None or count >= SNIFF_ELEMENTS:
-                return bool(verdict)
-    except (UnreadableFile, etree.XMLSyntaxError, OSError):
-        return False
-    return False
+    return sniff(path, _sniff)
 
 
 def _sniff(element: etree._Element) -> bool | None:

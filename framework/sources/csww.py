@@ -30,13 +30,12 @@ from framework.sources.problems import (
     TableCount,
     UnreadableFile,
 )
-from framework.sources.safe_xml import iter_elements, root_tag, text
+from framework.sources.safe_xml import iter_elements, root_tag, sniff, text
 from framework.store.schema import TABLES
 
 SOURCE = "csww"
 FILE_KIND = "csww_xml"
 ISO = "%Y-%m-%d"
-SNIFF_ELEMENTS = 200  # looks_like_csww gives up after this many elements
 SWENO_PATTERN = re.compile(r"[A-Za-z]{2}\d{10}")  # the 2022 schema's pattern
 MAX_DAYS_LOST = 366
 WORKER_BLOCK, VACANCY_BLOCK = "CSWWWorker", "LALevelVacancies"
@@ -88,14 +87,7 @@ def looks_like_csww(path: Path) -> bool:
 
     Reads only the first few elements; a file that cannot be read safely is not recognised.
     """
-    try:
-        for count, element in enumerate(iter_elements(Path(path), "*")):
-            verdict = _sniff(element)
-            if verdict is not None or count >= SNIFF_ELEMENTS:
-                return bool(verdict)
-    except (UnreadableFile, etree.XMLSyntaxError, OSError):
-        return False
-    return False
+    return sniff(path, _sniff)
 
 
 def _sniff(element: etree._Element) -> bool | None:

@@ -12,7 +12,7 @@ large the file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from lxml import etree
@@ -108,6 +108,25 @@ def iter_elements(path: Path, tag: str) -> Iterator[etree._Element]:
                         del parent[0]
         except etree.XMLSyntaxError as error:
             raise _not_well_formed(path, error) from None
+
+
+SNIFF_ELEMENTS = 200  # recognising a file gives up after this many elements
+
+
+def sniff(path: Path, verdict_of: Callable[[etree._Element], bool | None]) -> bool:
+    """Recognise a file from its first elements: the first verdict that is not None wins.
+
+    ``verdict_of`` looks at one finished element (and its ancestors). A file that cannot be
+    read safely is not recognised; reading it properly raises UnreadableFile with the reason.
+    """
+    try:
+        for count, element in enumerate(iter_elements(Path(path), "*")):
+            verdict = verdict_of(element)
+            if verdict is not None or count >= SNIFF_ELEMENTS:
+                return bool(verdict)
+    except (UnreadableFile, etree.XMLSyntaxError, OSError):
+        return False
+    return False
 
 
 def text(element: etree._Element | None) -> str | None:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from framework import __version__, geography
 from framework.privacy import Pseudonymiser
-from framework.sources import cin_census, csww, local, published, ssda903
+from framework.sources import cin_census, csww, local, published, ssda903, templates
 from framework.sources.common import sha256_of, year_label
 from framework.sources.problems import (
     ERROR,
@@ -34,16 +34,18 @@ from framework.sources.problems import (
     UnreadableFile,
 )
 from framework.sources.safe_xml import root_tag
+from framework.sources.template_defs import TEMPLATES
 from framework.store import store
 from framework.store.schema import TABLES, Table
 
 Progress = Callable[[str, int, int], None]  # (what is happening, step done, steps in all)
-READABLE_SUFFIXES = {".xml", ".csv"}
+READABLE_SUFFIXES = {".xml", ".csv", ".xlsx", ".xls", ".xlsm"}
 PARALLEL_MIN_READS = 4  # below this, starting worker processes costs more than it saves
 MAX_READ_WORKERS = 2  # the product's reference machine has two cores
 KNOWN_CSV_LAYOUTS = (
-    "SSDA903 tables, child address extract, postcode lookup, area list, Explore Education "
-    "Statistics tidy CSV, statistical neighbours; see docs/data/loading.md"
+    "SSDA903 tables, the local-data templates, child address extract, postcode lookup, area "
+    "list, Explore Education Statistics tidy CSV, statistical neighbours; see "
+    "docs/data/loading.md"
 )
 SOURCE_ORDER = {
     "reference": 0,
@@ -112,18 +114,40 @@ def recognise(path: Path) -> str:
     """What a file is, from its content. Raises UnreadableFile when it is none we read."""
     if path.stat().st_size == 0:
         raise UnreadableFile(path, "the file is empty")
-    if path.suffix.lower() == ".xml":
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
         return _recognise_xml(path)
+    if suffix in (".xls", ".xlsm"):
+        raise UnreadableFile(path, "save the workbook as .xlsx (or CSV UTF-8) to load it")
+    if suffix == ".xlsx":
+        return _recognise_xlsx(path)
     if ssda903.identify_ssda903_csv(path):
         return "ssda903_csv"
-    local_kind = local.identify_local_csv(path) or published.identify_published_csv(path)
-    if local_kind:
-        return local_kind
+    kind = (
+        local.identify_local_csv(path)
+        or published.identify_published_csv(path)
+        or templates.identify_template(path)
+    )
+    if kind:
+        return kind
+    header = set(templates.read_header(path))
     raise UnreadableFile(
         path,
         f"not a CSV layout this version reads ({KNOWN_CSV_LAYOUTS}). Closest: "
-        f"{ssda903.describe_unrecognised_csv(path)}",
+        f"{ssda903.describe_unrecognised_csv(path)}; {templates.closest_template(header)}",
     )
+
+
+def _recognise_xlsx(path: Path) -> str:
+    kind = templates.identify_template(path)
+    if kind is None:
+        header = set(templates.read_header(path))
+        raise UnreadableFile(
+            path,
+            "not laid out as a local-data template (workbooks are read for the templates "
+            f"only). Closest: {templates.closest_template(header)}",
+        )
+    return kind
 
 
 def _recognise_xml(path: Path) -> str:
@@ -182,6 +206,8 @@ def read_planned(plan: PlannedRead, collection_year: int | None) -> ReadResult:
             return local.read_child_addresses(plan.paths[0])
         if plan.kind in ("ees_tidy", "statistical_neighbours"):
             return published.read_published(plan.paths[0])
+        if plan.kind in TEMPLATES:
+            return templates.read_template(plan.paths[0], plan.kind)
         return local.read_area_reference(plan.paths[0], plan.kind)
     except UnreadableFile as problem:
         return _fatal_result(plan, problem)

@@ -43,6 +43,10 @@ class Table:
     # corrected return replaces the earlier one. Reference tables are replaced whole instead.
     per_year: bool = True
     pseudonymise: tuple[str, ...] = field(default=("child_id",))
+    # Local data: each row's collection year comes from this column (a date, or an end year)
+    # instead of from the return, and a file replaces the values of ``period_column`` it holds.
+    dated_by: str | None = None
+    period_column: str = "collection_year"
 
     @property
     def column_names(self) -> list[str]:
@@ -503,6 +507,27 @@ _table(
     pseudonymise=(),
 )
 
+# --- Local and new data (templates.toml: one table per template) -----------------------------
+
+
+def _register_templates() -> dict[str, str]:
+    from framework.sources.template_defs import TEMPLATES
+
+    for template in TEMPLATES.values():
+        _table(
+            template.name,
+            template.name,
+            tuple((c.name, c.stored_type) for c in template.columns),
+            template.key,
+            f"{template.title}: one row per {template.unit}.",
+            per_year=template.replaces == "periods",
+            pseudonymise=template.id_columns,
+            dated_by=template.dated_by,
+            period_column=template.period or "collection_year",
+        )
+    return {t.name: f"{t.title} (local CSV or XLSX)" for t in TEMPLATES.values()}
+
+
 SOURCES = {
     "cin_census": "Children in Need census (XML)",
     "ssda903": "SSDA903 children looked after return (CSV set or XML)",
@@ -510,6 +535,7 @@ SOURCES = {
     "csww": "Children's social work workforce return (XML)",
     "reference": "Reference data (postcode lookup, areas)",
     "published": "Published statistics (EES tidy CSV, statistical neighbours)",
+    **_register_templates(),
 }
 
 

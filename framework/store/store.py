@@ -165,7 +165,11 @@ def stage(
     name = f"stage_{table.name}"
     con.register("incoming", frame)
     casts = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in table.columns)
-    year = UNDATED if collection_year is None else int(collection_year)
+    year = (
+        _row_year(table)
+        if table.dated_by
+        else (UNDATED if collection_year is None else int(collection_year))
+    )
     run(
         con,
         f"CREATE OR REPLACE TEMP TABLE {name} AS "
@@ -177,11 +181,19 @@ def stage(
     return name
 
 
+def _row_year(table: Table) -> str:
+    """SQL for a local row's collection year: the financial year its dating column falls in."""
+    column = table.dated_by
+    if table.types()[column] == "DATE":
+        return f"CASE WHEN month({column}) >= 4 THEN year({column}) + 1 ELSE year({column}) END"
+    return column  # already an end year (financial or academic)
+
+
 def _match(columns: tuple[str, ...], left: str, right: str) -> str:
     return " AND ".join(f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in columns)
 
 
-def merge_rows(con: duckdb.DuckDBPyConnection, table: Table, staged: str, year: int) -> dict:
+def merge_rows(con: duckdb.DuckDBPyConnection, table: Table, staged: str) -> dict:
     """Merge a staged return into a table, group by group (see the module docstring)."""
     group = group_of(table)
     target = table.name
@@ -192,7 +204,8 @@ def merge_rows(con: duckdb.DuckDBPyConnection, table: Table, staged: str, year: 
         f"""CREATE OR REPLACE TEMP TABLE replace_groups AS
         SELECT DISTINCT {group_cols} FROM {staged} s
         WHERE NOT EXISTS (SELECT 1 FROM {target} t
-                          WHERE {_match(group, "t", "s")} AND t.collection_year > {year})""",
+                          WHERE {_match(group, "t", "s")}
+                            AND t.collection_year > s.collection_year)""",
     )
     same_row = f"{_match(table.key, 't', 's')} AND t.row_hash = s.row_hash"
     same_row += " AND t.collection_year = s.collection_year"
@@ -203,8 +216,11 @@ def merge_rows(con: duckdb.DuckDBPyConnection, table: Table, staged: str, year: 
     ).fetchall()[0][0]
     if table.per_year:
         # A corrected return of the same year replaces the earlier one: drop vanished groups.
+        # (A local file replaces every period it holds: years, or terms for education.)
+        period = table.period_column
         removed += con.execute(
-            f"""DELETE FROM {target} t WHERE t.collection_year = {year}
+            f"""DELETE FROM {target} t
+            WHERE t.{period} IN (SELECT DISTINCT {period} FROM {staged})
             AND NOT EXISTS (SELECT 1 FROM {staged} s WHERE {_match(group, "t", "s")})"""
         ).fetchall()[0][0]
     added = con.execute(
@@ -264,7 +280,8 @@ def write_table(
         # An empty table in a return (e.g. no adoptions this year) still corrects an earlier
         # load of the same year; there is nothing to add.
         removed = 0
-        if table.per_year and not table.merge_fields:
+        # (An empty local file names no period, so it replaces nothing.)
+        if table.per_year and not table.merge_fields and not table.dated_by:
             removed = run(con, f"DELETE FROM {table.name} WHERE collection_year = {year}")[0][0]
         return {"added": 0, "removed": int(removed)}
     staged = stage(con, table, frame, collection_year=collection_year, load_id=load_id)
@@ -279,7 +296,7 @@ def write_table(
     if table.merge_fields:
         result = merge_children(con, table, staged, year)
     else:
-        result = merge_rows(con, table, staged, year)
+        result = merge_rows(con, table, staged)
     run(con, f"DROP TABLE {staged}")
     return result
 

@@ -1,0 +1,490 @@
+"""Read local-data files (CSV or XLSX) laid out as the templates of ``templates.toml``.
+
+One generic reader serves every template, following the returns' rules:
+  * a file is recognised by its header: the template whose required columns are all present
+    (names compared ignoring case, spaces and hyphens), the one matching most columns winning;
+  * every cell is checked against its column's type, allowed values and range, and every
+    cross-column rule of the template; each problem names the file, the row, the child (or
+    worker), the field, the value and what was expected;
+  * a row with an error is set aside, the rest load; warnings load and are reported;
+  * ids are left as found: the loader pseudonymises them with the authority's key.
+
+XLSX workbooks are read from the sheet named ``data`` (the blank templates' sheet), or the
+first sheet. They are checked for zip bombs before openpyxl opens them, and openpyxl parses
+their XML with defusedxml (entity expansion and external entities refused).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from framework.sources.common import TableCheck, blank, sha256_of
+from framework.sources.problems import (
+    ERROR,
+    WARNING,
+    ReadResult,
+    SourceFile,
+    TableCount,
+    UnreadableFile,
+)
+from framework.sources.template_defs import TEMPLATES, Column, Rule, Template
+
+DATA_SHEET = "data"
+MAX_XLSX_UNCOMPRESSED = 500 * 1024 * 1024  # bytes: far beyond any real extract
+MAX_XLSX_RATIO = 200  # uncompressed / compressed: zip bombs go far higher
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0"}
+_SEPARATORS = re.compile(r"[\s\-]+")
+_FINANCIAL_YEAR = re.compile(r"^(20\d\d)\s*[-/]\s*(\d\d|20\d\d)$")
+TERM_DATES = {"autumn": (0, 11, 1), "spring": (1, 2, 15), "summer": (1, 6, 1)}  # (+year, m, d)
+
+
+def normalise_name(name: object) -> str:
+    """Column names as compared: 'Response Date' and 'response-date' -> 'response_date'."""
+    text = "" if name is None else str(name)
+    return _SEPARATORS.sub("_", text.strip().lstrip("\ufeff").lower())
+
+
+# --- recognising a file ------------------------------------------------------------------------
+
+
+def read_header(path: Path) -> list[str]:
+    """The normalised column names of a CSV's first line or an XLSX data sheet's first row."""
+    if path.suffix.lower() == ".xlsx":
+        rows = _xlsx_rows(path, limit=1)
+        return [normalise_name(c) for c in (rows[0] if rows else [])]
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        first = next(csv.reader(handle), [])
+    return [normalise_name(c) for c in first]
+
+
+def identify_template(path: Path) -> str | None:
+    """The template a file is laid out as, or None. Raises UnreadableFile for a bad XLSX."""
+    return best_template(set(read_header(path)))
+
+
+def _canonical(columns: set[str], template: Template) -> set[str]:
+    aliases = template.aliases()
+    return {aliases.get(c, c) for c in columns}
+
+
+def best_template(columns: set[str]) -> str | None:
+    candidates = [t for t in TEMPLATES.values() if t.required <= _canonical(columns, t)]
+    if not candidates:
+        return None
+    overlap = {
+        t.name: len(_canonical(columns, t) & {c.name for c in t.file_columns}) for t in candidates
+    }
+    return max(candidates, key=lambda t: (overlap[t.name], len(t.required))).name
+
+
+def closest_template(columns: set[str]) -> str:
+    """For an unrecognised file: the nearest template and what it lacks, in words."""
+    if not columns:
+        return "no columns found"
+
+    def score(template: Template) -> int:
+        return len(columns & {c.name for c in template.file_columns})
+
+    nearest = max(TEMPLATES.values(), key=score)
+    if score(nearest) == 0:
+        return "no template column found"
+    missing = sorted(nearest.required - columns)
+    return f"{nearest.title} template, missing column(s) {', '.join(missing)}"
+
+
+# --- reading cells -----------------------------------------------------------------------------
+
+
+def _check_xlsx_container(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except zipfile.BadZipFile:
+        raise UnreadableFile(path, "not a valid .xlsx workbook (the file is damaged)") from None
+    unpacked = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if unpacked > MAX_XLSX_UNCOMPRESSED or unpacked / packed > MAX_XLSX_RATIO:
+        raise UnreadableFile(
+            path, "the workbook expands to an implausible size (refused as a possible zip bomb)"
+        )
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_rows(path: Path, limit: int | None = None) -> list[list[str]]:
+    """Rows of the data sheet as text (Excel's own row numbers are kept by position)."""
+    import openpyxl  # imported here: only XLSX files need it
+
+    _check_xlsx_container(path)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for damaged or hostile files
+        reason = f"the workbook could not be opened ({type(error).__name__})"
+        raise UnreadableFile(path, reason) from None
+    try:
+        sheet = book[DATA_SHEET] if DATA_SHEET in book.sheetnames else book.worksheets[0]
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            rows.append([_cell_text(v) for v in row])
+            if limit is not None and len(rows) >= limit:
+                break
+        return rows
+    finally:
+        book.close()
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
+    """The file as strings with normalised column names, and each row's location in words."""
+    if path.suffix.lower() == ".xlsx":
+        rows = _xlsx_rows(path)
+        if not rows:
+            raise UnreadableFile(path, "the workbook's data sheet is empty")
+        header = [normalise_name(c) for c in rows[0]]
+        body = [r + [""] * (len(header) - len(r)) for r in rows[1:]]
+        frame = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype="string")
+        frame.index = pd.RangeIndex(2, len(frame) + 2)  # Excel's row numbers
+        filled = ~frame.apply(blank).all(axis=1)  # hand-filled sheets end in empty rows
+        frame = frame[filled]
+        return frame, pd.Series([f"row {i}" for i in frame.index], index=frame.index)
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
+        )
+    except pd.errors.EmptyDataError:
+        raise UnreadableFile(path, "the file is empty") from None
+    except UnicodeDecodeError:
+        raise UnreadableFile(path, "the file is not UTF-8 text; save it as CSV UTF-8") from None
+    except pd.errors.ParserError as error:
+        raise UnreadableFile(path, f"the CSV could not be parsed ({error})") from None
+    frame.columns = [normalise_name(c) for c in frame.columns]
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # row 1 = the first row after the header
+    return frame, pd.Series([f"row {i}" for i in frame.index], index=frame.index)
+
+
+# --- checking columns --------------------------------------------------------------------------
+
+
+class TemplateCheck(TableCheck):
+    """TableCheck with the parsers the template column types need."""
+
+    def parse(self, column: Column) -> pd.Series:
+        parser = getattr(self, f"_parse_{column.type}", None)
+        values = self.frame[column.name]
+        if column.required:
+            self.flag(blank(values), column.name, _expected(column), rule="required")
+        if parser is None:  # text and ids: kept as found, trimmed
+            return values.str.strip().mask(blank(values), pd.NA)
+        return parser(column)
+
+    def _parse_date(self, column: Column) -> pd.Series:
+        values = self.frame[column.name].str.strip()
+        missing = blank(values)
+        iso = pd.to_datetime(values.where(~missing), format="%Y-%m-%d", errors="coerce")
+        british = pd.to_datetime(
+            values.where(~missing & iso.isna()), format="%d/%m/%Y", errors="coerce"
+        )
+        parsed = iso.fillna(british)
+        self.flag(~missing & parsed.isna(), column.name, _expected(column), rule="date")
+        implausible = (parsed < pd.Timestamp("1980-01-01")) | (parsed > pd.Timestamp(date.today()))
+        self.flag(implausible, column.name, "a date after 1980 and not in the future", rule="date")
+        return parsed.where(~implausible)
+
+    def _parse_year(self, column: Column) -> pd.Series:
+        return self._years(column, "a financial year such as 2025-26")
+
+    def _parse_academic_year(self, column: Column) -> pd.Series:
+        return self._years(column, "an academic year such as 2025/26")
+
+    def _years(self, column: Column, words: str) -> pd.Series:
+        """'2025-26', '2025/26' or '2025-2026' -> 2026 (the end year)."""
+        values = self.frame[column.name].str.strip()
+        missing = blank(values)
+        parts = values.str.extract(_FINANCIAL_YEAR)
+        start = pd.to_numeric(parts[0], errors="coerce")
+        end = pd.to_numeric(parts[1], errors="coerce")
+        end = end.where(end >= 100, end + (start // 100) * 100)
+        good = start.notna() & (end == start + 1) & (end <= date.today().year + 1)
+        self.flag(~missing & ~good, column.name, words, rule="code")
+        return end.where(good).astype("Int64")
+
+    def _parse_integer(self, column: Column) -> pd.Series:
+        return self.integer(column.name, int(column.minimum), int(column.maximum))
+
+    def _parse_number(self, column: Column) -> pd.Series:
+        values = self.frame[column.name].str.strip().str.replace(",", "", regex=False)
+        missing = blank(values)
+        numbers = pd.to_numeric(values.where(~missing), errors="coerce")
+        bad = ~missing & (numbers.isna() | (numbers < column.minimum) | (numbers > column.maximum))
+        expected = f"a number from {column.minimum:g} to {column.maximum:g}"
+        self.flag(bad, column.name, expected, rule="code")
+        return numbers.where(~bad).astype("Float64")
+
+    def _parse_yes_no(self, column: Column) -> pd.Series:
+        values = self.frame[column.name].str.strip().str.lower()
+        missing = blank(values)
+        parsed = values.map(lambda v: True if v in YES else (False if v in NO else None))
+        self.flag(~missing & parsed.isna(), column.name, _expected(column), rule="code")
+        return parsed.astype("boolean")
+
+    def _lookup(self, column: Column) -> dict[str, str]:
+        """Accepted spellings (value or label, any case) -> the code value."""
+        accepted = {}
+        for value, label in column.codes:
+            accepted[value.lower()] = value
+            accepted[label.lower()] = value
+        return accepted
+
+    def _parse_code(self, column: Column) -> pd.Series:
+        values = self.frame[column.name].str.strip()
+        missing = blank(values)
+        parsed = values.str.lower().map(self._lookup(column))
+        self.flag(~missing & parsed.isna(), column.name, _expected(column), rule="code")
+        return parsed.astype("string")
+
+    def _parse_agree5(self, column: Column) -> pd.Series:
+        return pd.to_numeric(self._parse_code(column), errors="coerce").astype("Int64")
+
+    def _parse_codes(self, column: Column) -> pd.Series:
+        accepted = self._lookup(column)
+
+        def parse(cell: str) -> str | None:
+            items = [i.strip().lower() for i in re.split(r"[;|]", cell) if i.strip()]
+            found = [accepted.get(i) for i in items]
+            if not items or None in found:
+                return None
+            return ";".join(sorted(set(found), key=column.values.index))
+
+        values = self.frame[column.name].fillna("")
+        missing = blank(values)
+        parsed = values.map(parse).where(~missing)
+        self.flag(~missing & parsed.isna(), column.name, _expected(column), rule="code")
+        return parsed.astype("string")
+
+
+def _expected(column: Column) -> str:
+    if column.type == "date":
+        return "a date as YYYY-MM-DD (or DD/MM/YYYY)"
+    if column.type == "yes_no":
+        return "yes or no"
+    if column.type == "agree5":
+        return "1 to 5 (1 strongly disagree, 5 strongly agree), or blank if not answered"
+    if column.type in ("code", "codes"):
+        shown = ", ".join(column.values)
+        several = " (one or more, separated by ;)" if column.type == "codes" else ""
+        return f"one of {shown}{several}"
+    return "a value (this field is required)"
+
+
+# --- rules across columns ----------------------------------------------------------------------
+
+
+def _apply_rule(check: TemplateCheck, rule: Rule, parsed: pd.DataFrame) -> None:
+    s, severity = rule.settings, ERROR if rule.severity == "error" else WARNING
+
+    def flag(mask: pd.Series, field: str, expected: str, kind: str = "order") -> None:
+        check.flag(mask, field, rule.expected or expected, severity=severity, rule=kind)
+
+    if rule.kind == "order":
+        earlier, later = parsed[s["earlier"]], parsed[s["later"]]
+        flag(
+            earlier.notna() & later.notna() & (later < earlier),
+            s["later"],
+            f"{s['later']} on or after {s['earlier']}",
+        )
+    elif rule.kind == "at_most":
+        value, limit = parsed[s["column"]], parsed[s["limit"]]
+        flag(value.notna() & limit.notna() & (value > limit), s["column"], f"at most {s['limit']}")
+    elif rule.kind == "sum_at_most":
+        total = sum(parsed[p].fillna(0) for p in s["parts"])
+        limit = parsed[s["limit"]]
+        parts = " + ".join(s["parts"])
+        flag(limit.notna() & (total > limit), s["parts"][-1], f"{parts} at most {s['limit']}")
+    elif rule.kind == "sum":
+        parts = parsed[s["parts"]]
+        known = parts.notna().all(axis=1) & parsed[s["total"]].notna()
+        wrong = known & (parts.sum(axis=1) != parsed[s["total"]])
+        flag(wrong, s["total"], f"{s['total']} = {' + '.join(s['parts'])}", "sum")
+    elif rule.kind == "one_of":
+        absent = parsed[s["columns"]].isna().all(axis=1)
+        flag(absent, s["columns"][0], " or ".join(s["columns"]), "required")
+    elif rule.kind == "subset":
+        _subset_rule(flag, parsed, s)
+    elif rule.kind in ("implies", "requires"):
+        _presence_rule(flag, rule, parsed)
+    elif rule.kind == "code_in":
+        _code_in_rule(flag, parsed, s)
+    elif rule.kind in ("in_year_or_before", "in_year_or_after"):
+        _year_bound_rule(flag, rule, parsed)
+
+
+def _subset_rule(flag, parsed: pd.DataFrame, s: dict) -> None:
+    def outside(row) -> bool:
+        inner, outer = row.iloc[0], row.iloc[1]
+        if pd.isna(inner) or pd.isna(outer):
+            return False
+        return not set(inner.split(";")) <= set(outer.split(";"))
+
+    mask = parsed[[s["column"], s["of"]]].apply(outside, axis=1).astype(bool)
+    flag(mask, s["column"], f"codes also listed in {s['of']}", "code")
+
+
+def _presence_rule(flag, rule: Rule, parsed: pd.DataFrame) -> None:
+    s = rule.settings
+    column = parsed[s["column"]]
+    if rule.kind == "implies":  # a yes in column needs a yes in requires
+        mask = (column == True) & (parsed[s["requires"]] != True)  # noqa: E712 (nullable)
+        flag(mask.fillna(False), s["column"], f"{s['requires']} = yes", "order")
+        return
+    absent = parsed[s["needs"]].isna().any(axis=1)
+    flag(column.notna() & absent, s["column"], f"{', '.join(s['needs'])} given", "required")
+
+
+def _code_in_rule(flag, parsed: pd.DataFrame, s: dict) -> None:
+    lists = {k: {v for v, _ in codes} for k, codes in s["lists"].items()}
+    selector, values = parsed[s["when_column"]], parsed[s["column"]]
+    bad = pd.Series(False, index=parsed.index)
+    for key, allowed in lists.items():
+        bad |= (selector == key) & values.notna() & ~values.isin(list(allowed))
+    words = "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in lists.items())
+    flag(bad.fillna(False), s["column"], f"by {s['when_column']}, one of ({words})", "code")
+
+
+def _year_bound_rule(flag, rule: Rule, parsed: pd.DataFrame) -> None:
+    s = rule.settings
+    when, year = pd.to_datetime(parsed[s["column"]]), parsed[s["year"]]
+    known = when.notna() & year.notna()
+    if rule.kind == "in_year_or_before":
+        bound = pd.to_datetime(year.astype("Float64").map(_year_end_text, na_action="ignore"))
+        flag(known & (when > bound), s["column"], f"{s['column']} by the end of {s['year']}")
+    else:
+        bound = pd.to_datetime(year.astype("Float64").map(_year_start_text, na_action="ignore"))
+        flag(known & (when < bound), s["column"], f"{s['column']} within or after {s['year']}")
+
+
+def _year_end_text(end_year: float) -> str:
+    return f"{int(end_year)}-03-31"
+
+
+def _year_start_text(end_year: float) -> str:
+    return f"{int(end_year) - 1}-04-01"
+
+
+# --- derived columns and the whole read --------------------------------------------------------
+
+
+def _term_dates(parsed: pd.DataFrame) -> pd.Series:
+    """The middle of each term: autumn 1 November, spring 15 February, summer 1 June."""
+
+    def middle(end_year, term) -> pd.Timestamp | None:
+        if pd.isna(end_year) or pd.isna(term):
+            return None
+        offset, month, dom = TERM_DATES[term]
+        return pd.Timestamp(int(end_year) - 1 + offset, month, dom)
+
+    dates = [middle(y, t) for y, t in zip(parsed["academic_year"], parsed["term"], strict=True)]
+    return pd.Series(pd.to_datetime(dates), index=parsed.index)
+
+
+DERIVED = {"term_date": _term_dates}
+
+
+def _child_column(template: Template) -> str | None:
+    for name in ("child_id", "worker_id", "upn"):
+        if name in template.id_columns:
+            return name
+    return None
+
+
+def read_template(path: Path, name: str | None = None) -> ReadResult:
+    """Read one CSV or XLSX file laid out as template ``name`` (recognised when None)."""
+    path = Path(path)
+    if name is None:
+        header = set(read_header(path))
+        name = best_template(header)
+        if name is None:
+            raise UnreadableFile(path, f"not a template layout ({closest_template(header)})")
+    template = TEMPLATES[name]
+    frame, locations = _read_table(path)
+    frame = frame.rename(columns=template.aliases())
+    missing = sorted(template.required - set(frame.columns))
+    if missing:
+        raise UnreadableFile(path, f"the {template.title} template needs column(s) {missing}")
+    for column in template.file_columns:
+        if column.name not in frame.columns:
+            frame[column.name] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    frame = frame.astype("string")
+    check = TemplateCheck(
+        frame,
+        file=path.name,
+        table=template.name,
+        child_column=_child_column(template),
+        locations=locations,
+    )
+    parsed = pd.DataFrame({c.name: check.parse(c) for c in template.file_columns})
+    for column in template.columns:
+        if column.derived:
+            parsed[column.name] = DERIVED[column.name](parsed)
+    for rule in template.rules:
+        _apply_rule(check, rule, parsed)
+    _check_keys(check, template, parsed)
+    valid = ~check.set_aside
+    kind = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    ignored = sorted(set(frame.columns) - {c.name for c in template.columns})
+    notes = [f"{path.name}: column(s) not in the template, ignored: {ignored}"] if ignored else []
+    return ReadResult(
+        source=template.name,
+        collection_year=None,  # each row is dated by its own column (see templates.toml)
+        files=[SourceFile(path, sha256_of(path), path.stat().st_size, f"{template.name}_{kind}")],
+        tables={template.name: parsed[valid].reset_index(drop=True)},
+        problems=check.problems,
+        counts={template.name: TableCount(len(frame), int(check.set_aside.sum()))},
+        notes=notes,
+    )
+
+
+def _check_keys(check: TemplateCheck, template: Template, parsed: pd.DataFrame) -> None:
+    """A row repeated word for word loads once (a warning); two different rows with one key
+    are both set aside, as nobody can tell which is right."""
+    known = ~check.set_aside
+    whole = parsed.astype("string").fillna("\u2400")
+    keys = whole[list(template.key)]
+    repeated_row = known & whole[known].duplicated(keep="first").reindex(
+        whole.index, fill_value=False
+    )
+    check.flag(
+        repeated_row,
+        template.key[-1],
+        "each row once (this row repeats an earlier one exactly; it is loaded once)",
+        severity=WARNING,
+        rule="duplicate",
+    )
+    check.set_aside |= repeated_row  # not loaded twice; the first copy loads
+    distinct = known & ~repeated_row
+    clash = distinct & keys[distinct].duplicated(keep=False).reindex(keys.index, fill_value=False)
+    check.flag(
+        clash,
+        template.key[-1],
+        f"one row per {' and '.join(template.key)} (another row has the same, with "
+        "different values)",
+        rule="duplicate",
+    )
+
+
+__all__ = ["closest_template", "identify_template", "normalise_name", "read_template"]

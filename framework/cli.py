@@ -1,4 +1,4 @@
-"""Command line: ``python -m framework {load,status,demo,demo-store,bench,key}``."""
+"""Command line: ``python -m framework {load,status,demo,demo-store,bench,templates,key}``."""
 
 from __future__ import annotations
 
@@ -101,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--work", type=Path, default=Path("data/bench"))
     bench.add_argument("--markdown", type=Path, help="append the results to this file")
     bench.set_defaults(run=run_bench)
+
+    blanks = commands.add_parser(
+        "templates", help="write the local-data dictionaries and blank CSV/XLSX templates"
+    )
+    blanks.add_argument("--docs", type=Path, default=Path("docs/data/templates"))
+    blanks.add_argument("--out", type=Path, default=Path("templates"))
+    blanks.set_defaults(run=run_templates)
 
     key = commands.add_parser("key", help="pseudonymisation key")
     key.add_argument("action", choices=["new"], help="new: create a random key file")
@@ -223,6 +230,17 @@ def write_problem_report(outcome: LoadOutcome, path: Path) -> None:
             writer.writerow({name: getattr(p, name) for name in fields})
         for u in outcome.unreadable:
             writer.writerow({"severity": "unreadable", "file": u.file, "expected": u.reason})
+
+
+# --- templates -----------------------------------------------------------------------------------
+
+
+def run_templates(args) -> int:
+    from framework.sources.template_docs import write_all
+
+    written = write_all(args.docs, args.out)
+    print(f"Wrote {len(written)} files: dictionaries in {args.docs}, blank files in {args.out}")
+    return 0
 
 
 # --- status -------------------------------------------------------------------------------------

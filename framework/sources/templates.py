@@ -160,8 +160,9 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
         body = [r + [""] * (len(header) - len(r)) for r in rows[1:]]
         frame = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype="string")
         frame.index = pd.RangeIndex(2, len(frame) + 2)  # Excel's row numbers
-        filled = ~frame.apply(blank).all(axis=1)  # hand-filled sheets end in empty rows
-        frame = frame[filled]
+        if not frame.empty:  # hand-filled sheets end in empty (often formatted) rows
+            empty_cells = pd.DataFrame({c: blank(frame[c]) for c in frame.columns})
+            frame = frame[~empty_cells.all(axis=1)]
         return frame, pd.Series([f"row {i}" for i in frame.index], index=frame.index)
     try:
         frame = pd.read_csv(

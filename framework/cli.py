@@ -13,6 +13,7 @@ from framework.disclosure import SUPPRESSED
 from framework.load import LoadOutcome, load_files
 from framework.privacy import MissingKeyError, Pseudonymiser, new_key_file, resolve_key
 from framework.sources.common import year_label
+from framework.sources.template_defs import TEMPLATES
 from framework.store import store
 from framework.store.store import StoreError
 
@@ -171,7 +172,7 @@ def _progress_bar():
 def format_outcome(outcome: LoadOutcome, shown: int = SHOWN_PROBLEMS) -> str:
     lines = []
     for result in outcome.results:
-        year = year_label(result.collection_year) if result.collection_year else "undated"
+        year = _year_words(result)
         names = ", ".join(f.name for f in result.files)
         lines.append(f"{result.source} {year} ({names})")
         for table, count in result.counts.items():
@@ -198,6 +199,14 @@ def format_outcome(outcome: LoadOutcome, shown: int = SHOWN_PROBLEMS) -> str:
     lines.append("")
     lines.append(outcome.message)
     return "\n".join(lines)
+
+
+def _year_words(result) -> str:
+    if result.collection_year:
+        return year_label(result.collection_year)
+    if result.source in TEMPLATES:
+        return f"(each row dated by {TEMPLATES[result.source].dated_by})"
+    return "undated"
 
 
 def _problem_summary(problems) -> str:
@@ -264,6 +273,8 @@ def run_status(args) -> int:
         f"to {settings.disclosure_threshold}, or a count that would reveal one):"
     )
     print(status.by_year.astype(object).fillna(SUPPRESSED).to_string(index=False))
+    if status.empty_sources:
+        print("\nNothing loaded yet for: " + "; ".join(status.empty_sources))
     print("\nLoads (newest first):")
     print(status.loads.head(20).to_string(index=False))
     return 0

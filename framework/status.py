@@ -21,6 +21,7 @@ class StoreStatus:
     files: pd.DataFrame  # files of every load
     children: int | None  # None when suppressed
     set_aside_by_file: pd.DataFrame  # problems per load and file, by severity
+    empty_sources: list[str]  # sources with no rows in any of their tables
 
 
 def _rows_by_year(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -58,6 +59,11 @@ def store_status(con: duckdb.DuckDBPyConnection, threshold: int) -> StoreStatus:
         "GROUP BY ALL ORDER BY load_id DESC, file_name, severity"
     ).df()
     children = int(con.execute("SELECT COUNT(*) FROM children").fetchall()[0][0])
+    held = {
+        table.source
+        for table in TABLES.values()
+        if con.execute(f"SELECT 1 FROM {table.name} LIMIT 1").fetchall()
+    }
     by_year = _rows_by_year(con)
     years = [c for c in by_year.columns if c not in ("source", "table", "total")]
     return StoreStatus(
@@ -68,4 +74,5 @@ def store_status(con: duckdb.DuckDBPyConnection, threshold: int) -> StoreStatus:
         ),
         children=None if 0 < children <= threshold else children,
         set_aside_by_file=protect_counts(problems, ["problems"], None, threshold),
+        empty_sources=[title for source, title in SOURCES.items() if source not in held],
     )

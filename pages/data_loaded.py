@@ -23,10 +23,13 @@ right.metric("Files loaded", f"{(status.files['status'] == 'loaded').sum():,}")
 st.subheader("Records by source and year")
 st.caption(
     "Each record is counted under the latest return that supplied it (a referral open across "
-    f"a year end is counted once). {SUPPRESSED}: a count from 1 to "
+    "a year end is counted once); local data under the year of its own date. "
+    f"{SUPPRESSED}: a count from 1 to "
     f"{settings().disclosure_threshold}, or one that would reveal such a count, is hidden."
 )
 st.dataframe(shown(status.by_year), hide_index=True, width="stretch")
+if status.empty_sources:
+    st.info("Nothing loaded yet for: " + "; ".join(status.empty_sources))
 
 st.subheader("Load history")
 st.dataframe(status.loads, hide_index=True, width="stretch")

@@ -13,6 +13,10 @@ Merging a return of year Y into a table:
   3. older returns never overwrite newer ones (loading 2023-24 after 2024-25 only fills gaps).
 Children are merged field by field: a newer blank never erases an older value.
 
+Local data (the templates) has no collection year: each row is dated by its own column
+(``Table.dated_by``), and a "periods" template's file replaces the periods it holds
+(``Table.period_column``: the year, or the term for education) instead of one return year.
+
 Every load runs in one transaction: on any failure the store is exactly as it was.
 """
 

@@ -23,9 +23,26 @@ import pytest
 
 from framework.demo.calibration import headline
 from framework.demo.generator import DemoSummary, generate_demo
+from framework.sources.template_defs import TEMPLATES
 
 REPO = Path(__file__).resolve().parents[1]
 YEARS = ["2021-22", "2022-23", "2023-24", "2024-25", "2025-26"]
+# One file per local-data template (all years in each), the family survey invitations apart
+# from the staff survey's, as two survey teams would send them.
+LOCAL_FILES = [
+    *(name for name in TEMPLATES),
+    "survey_invitations_families",
+]
+BENCHMARK_FILES = [
+    "b1_children_in_need",
+    "c1_children_in_need_referrals_and_rereferrals",
+    "cla_number_and_rate_per_10k_children",
+    "d3_cpps_subsequent_plan",
+    "d5_cpps_at31march_by_duration",
+    "la_care_leavers_accommodation_suitability",
+    "la_care_leavers_activity",
+    "sn_model_2025_wide",
+]
 SSDA903_COLUMNS = {
     "header": "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB",
     "episodes": "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,"
@@ -145,9 +162,12 @@ def test_layout_is_exact(demo):
         "reference/demoton_areas.csv",
         "addresses/child_addresses.csv",
     }
+    expected |= {f"local/{name}.csv" for name in LOCAL_FILES}
+    expected |= {f"benchmarks/{name}_demoton.csv" for name in BENCHMARK_FILES}
     for year in YEARS:
         end_year = int(year[:4]) + 1
         expected.add(f"{year}/cin_census_{end_year}.xml")
+        expected.add(f"{year}/csww_{end_year - 1}.xml")  # at 30 September in the year
         for name in SSDA903_COLUMNS:
             if name == "sw_episodes" and end_year < 2024:
                 continue  # social-worker episodes are collected from 2023-24

@@ -109,7 +109,9 @@ class CareBuilder:
         self.move_reason = Picker(params.move_reasons)
         self.leave18 = Picker(params.leave_at_18)
         self.leave18_uasc = Picker(params.unaccompanied_exit_at_18)
-        self.workers = [f"SW{900100 + n}" for n in range(300)]
+        # Placeholder Social Work England numbers ("SW" + 10 digits, as SW_ID and the CSWW
+        # SWENo expect); the workforce model (workforce.py) replaces these allocations.
+        self.workers = [f"SW{900100 + n:010d}" for n in range(300)]
 
     # --- the whole period --------------------------------------------------------------------
 

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from framework.demo import write_cin, write_ssda903
+from framework.demo.benchmarks import write_benchmark_files
 from framework.demo.care import CareBuilder
+from framework.demo.child_outcomes import write_child_outcome_files
 from framework.demo.dates import (
     WorkingDays,
     birthday,
@@ -34,11 +36,14 @@ from framework.demo.dates import (
     year_start,
 )
 from framework.demo.errors import ErrorPlanter
+from framework.demo.family_surveys import write_family_survey_files
 from framework.demo.geography import LA_NAME, LA_NUMBER, Demoton, build_demoton
 from framework.demo.journey import Journeys
 from framework.demo.model import Child
 from framework.demo.params import DEFAULT_PARAMS, DemoParams
 from framework.demo.providers import Providers
+from framework.demo.workforce import Workforce, build_workforce
+from framework.demo.write_workforce import write_workforce_files
 
 CIN_SHAPES = ("auto", "sex", "gender")
 
@@ -56,6 +61,7 @@ class DemoSummary:
     seconds: float
     with_errors: bool
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # year -> file -> rows
+    local_counts: dict[str, int] = field(default_factory=dict)  # local/benchmark file -> rows
     planted_errors: int = 0
 
     def __str__(self) -> str:
@@ -74,6 +80,11 @@ class DemoSummary:
         for name in files:
             cells = "".join(f"{self.counts[y].get(name, 0):>10,}" for y in years)
             lines.append("  " + name.ljust(width) + cells)
+        if self.local_counts:
+            lines.append("  workforce returns, local data, benchmarks (local files: all years):")
+            width = max(len(name) for name in self.local_counts)
+            for name, rows in sorted(self.local_counts.items()):
+                lines.append(f"    {name.ljust(width)} {rows:>10,}")
         return "\n".join(lines)
 
 
@@ -119,12 +130,18 @@ def generate_demo(
     populations = world.demoton.populations(population)
     world.demoton.write_reference(out_dir / "reference", populations)
     _write_addresses(out_dir / "addresses" / "child_addresses.csv", kept)
+    # The workforce model allocates workers to every child and rewrites looked-after
+    # children's social-worker episodes, so it runs before the SSDA903 return is written.
+    workforce = build_workforce(kept, window, seed, world.demoton)
     planter = ErrorPlanter(seed) if with_errors else None
     counts = {}
     for year in window.years:
         counts[year_label(year)] = _write_year(out_dir, kept, year, seed, cin_shape, planter)
     if planter:
         planter.write(out_dir)
+    local_counts = _write_local_data(
+        out_dir, kept, window, seed, world.demoton, workforce, sum(populations)
+    )
     summary = DemoSummary(
         out_dir=out_dir,
         seed=seed,
@@ -135,6 +152,7 @@ def generate_demo(
         seconds=0.0,
         with_errors=with_errors,
         counts=counts,
+        local_counts=local_counts,
         planted_errors=len(planter.records) if planter else 0,
     )
     _write_readme(out_dir, summary, window, cin_shape)
@@ -260,6 +278,29 @@ def _write_addresses(path: Path, children: list[Child]) -> None:
                 out.writerow([child.child_id, postcode, iso(since)])
 
 
+def _write_local_data(
+    out_dir: Path,
+    children: list[Child],
+    window: Window,
+    seed: int,
+    demoton: Demoton,
+    workforce: Workforce,
+    population: int,
+) -> dict[str, int]:
+    """The local and new data (templates.toml) and the benchmark files, from the same
+    simulated children and staff as the returns."""
+    counts = write_workforce_files(out_dir, workforce, window, seed)
+    outcomes = write_child_outcome_files(
+        out_dir, children, window, seed, demoton, population=population, workforce=workforce
+    )
+    surveys = write_family_survey_files(out_dir, children, window, seed, workforce)
+    benchmarks = write_benchmark_files(out_dir, children, window, seed, population)
+    # Every count is keyed by the file's path under the demo folder.
+    counts |= {f"local/{name}": rows for name, rows in (outcomes | surveys).items()}
+    counts |= {f"benchmarks/{name}": rows for name, rows in benchmarks.items()}
+    return counts
+
+
 def _write_year(
     out_dir: Path,
     children: list[Child],
@@ -318,6 +359,13 @@ Layout
   addresses/child_addresses.csv     each child's home postcodes with the date each began
   <year>/cin_census_<end year>.xml  the CiN census return for the year
   <year>/ssda903/*.csv              the SSDA903 return for the year (CSV upload layout)
+  <year>/csww_<calendar year>.xml   the social work workforce return (30 September in the year)
+  local/*.csv                       local and new data laid out as the templates (see
+                                    docs/data/templates): surveys, workforce, allocations,
+                                    meetings, complaints, case reviews, SDQ, education, health,
+                                    audits, permanence plans, commissioned services, finance
+  benchmarks/*.csv                  published statistics of fictional authorities (Explore
+                                    Education Statistics layout) and statistical neighbours
 {planted}
 Rates are calibrated to England's published statistics (DfE children in need and children
 looked after, 2024-25): see framework/demo/params.py.

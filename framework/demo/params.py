@@ -283,6 +283,60 @@ class Care:
 
 
 @dataclass(frozen=True)
+class WorkforceParams:
+    """The demo authority's staff (framework/demo/workforce.py).
+
+    National figures are CSWW 2024 (csww_indicators_2017_to_2025.csv, England, reporting year
+    2024): turnover 13.9% (FTE), agency rate 16.2%, vacancy rate 17.3%, caseload 15.4 per
+    case-holding FTE, 8.3 working days lost per FTE. Teams differ around them; the rest are
+    judgements about how a children's services department is organised.
+    """
+
+    # Localities whose safeguarding teams struggle to keep staff (high turnover, high agency).
+    high_turnover_localities: tuple[str, ...] = ("Quillmarsh", "Fennimoor")
+    # Yearly chance an employee leaves the post, by team kind (the team's turnover parameter).
+    turnover: dict[str, float] = field(
+        default_factory=lambda: {
+            "front_door": 0.18,
+            "locality_high": 0.30,
+            "locality": 0.11,
+            "children_in_care": 0.16,
+            "care_leavers": 0.13,
+            "quality_assurance": 0.08,
+            "service_managers": 0.10,
+            "senior_leadership": 0.09,
+        }
+    )
+    # Mean days to recruit a permanent replacement (hard-to-fill teams take longer).
+    recruitment_days: dict[str, float] = field(
+        default_factory=lambda: {"locality_high": 330.0, "front_door": 270.0, "other": 260.0}
+    )
+    # Chance that a vacancy is covered by an agency (or interim) worker meanwhile.
+    agency_cover: dict[str, float] = field(
+        default_factory=lambda: {"locality_high": 0.92, "front_door": 0.85, "other": 0.75}
+    )
+    agency_stint_days: float = 200.0  # agency assignments are short: a new face each time
+    internal_move_share: float = 0.12  # of social workers leaving a post: a move to another team
+    # Posts are sized on the window's caseload: 14.5 children per established case-holding
+    # FTE gives ~15-16 per FTE in post once vacancies and part-time staff are counted.
+    children_per_post: float = 14.5
+    children_per_personal_adviser: float = 20.0
+    min_case_holding_posts: int = 3
+    locality_split_posts: int = 11  # a locality needing more posts than this has two teams
+    part_time_share: float = 0.18  # employees on 0.6-0.8 FTE
+    # Sickness (working days): short spells and rarer long-term ones; ~8-9 days per FTE a year.
+    short_sickness_per_year: float = 2.0
+    long_sickness_per_year: float = 0.06
+    sickness_factor_high_turnover: float = 1.3
+    # Changes of worker for reasons other than a worker leaving or the case moving team:
+    # caseload management, absence cover, a child's or parent's request (per allocation-year,
+    # at a turnover of 15%; in proportion to the team's turnover, within half to double).
+    other_change_per_year: float = 0.35
+    # Extra posts funded in each high-turnover team from the improvement year (journey.py).
+    extra_posts_in_improvement_year: int = 1
+
+
+@dataclass(frozen=True)
 class DemoParams:
     geography: Geography = field(default_factory=Geography)
     demand: Demand = field(default_factory=Demand)

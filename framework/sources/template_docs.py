@@ -68,11 +68,10 @@ def _cell(text: str) -> str:
 def dictionary_page(template: Template) -> str:
     """The Markdown data dictionary of one template."""
     dated = template.column(template.dated_by)
-    period = "the term" if template.period else "the financial year (1 April to 31 March)"
+    unit = f"`{template.period}`" if template.period else "financial year"
     replaces = (
-        f"a file is the whole record for every {'term' if template.period else 'year'} it "
-        "covers: loading a corrected file for a period replaces that period's rows, and "
-        "periods not in the file are kept"
+        f"a file is the whole record of every {unit} it holds: loading a corrected file "
+        f"replaces the rows of each {unit} in it, and leaves the others alone"
         if template.replaces == "periods"
         else "rows are merged by key: a row with the same key is updated, and no row is ever "
         "removed by a later file (histories that span years)"
@@ -88,7 +87,8 @@ def dictionary_page(template: Template) -> str:
         f"- **One row per**: {template.unit}.",
         f"- **Blank template**: {files}. Files are recognised by their columns, not their name;",
         "  column names may use any case, and spaces or hyphens for underscores.",
-        f"- **Period**: each row falls in {period} of `{dated.name}`.",
+        f"- **Period**: each row counts in the financial year (1 April to 31 March) of "
+        f"`{dated.name}`.",
         f"- **Loading again**: {replaces}.",
         f"- **Key**: {' + '.join(f'`{k}`' for k in template.key)}. Two different rows with the "
         "same key are both set aside; an exact repeat loads once.",

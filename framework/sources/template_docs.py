@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
+from datetime import datetime
 from pathlib import Path
 
 from framework.sources.template_defs import TEMPLATES, TYPE_WORDS, Column, Rule, Template
@@ -197,7 +200,29 @@ def blank_xlsx(template: Template, path: Path) -> None:
                 ", ".join(column.indicators),
             ]
         )
-    book.save(path)
+    fixed = datetime(2025, 1, 1)
+    book.properties.created = book.properties.modified = fixed
+    buffer = io.BytesIO()
+    book.save(buffer)
+    _write_reproducibly(buffer.getvalue(), path)
+
+
+def _write_reproducibly(workbook: bytes, path: Path) -> None:
+    """Re-pack the workbook with fixed timestamps, so regenerating it gives the same bytes
+    (a blank template changes in git only when its content does)."""
+    with (
+        zipfile.ZipFile(io.BytesIO(workbook)) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            stamped = zipfile.ZipInfo(info.filename, date_time=(2025, 1, 1, 0, 0, 0))
+            stamped.compress_type = zipfile.ZIP_DEFLATED
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2025-01-01T00:00:00Z", content
+                )
+            target.writestr(stamped, content)
 
 
 def _drop_down(column: Column) -> str | None:

@@ -11,6 +11,7 @@ import pytest
 from framework.demo.generator import generate_demo
 from framework.load import load_files
 from framework.store import store
+from framework.sources.template_defs import TEMPLATES
 from framework.store.schema import TABLES
 
 pytestmark = pytest.mark.slow
@@ -69,8 +70,15 @@ def test_the_demo_loads_in_strict_mode_with_nothing_set_aside(demo, tmp_path, ps
         "care_leavers",
         "health_outcomes",
         "child_addresses",
+        "workforce_workers",
+        "workforce_vacancies",
+        "published_statistics",
+        "statistical_neighbours",
+        *TEMPLATES,  # every local-data template has demo data
     ):
         assert counts[table], f"{table} is empty"
+    csww_years = {r.collection_year for r in outcome.results if r.source == "csww"}
+    assert len(csww_years) == 5
 
 
 def test_loading_years_in_any_order_gives_the_same_store(demo, tmp_path, pseudonymiser):

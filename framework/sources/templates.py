@@ -272,9 +272,11 @@ class TemplateCheck(TableCheck):
                 return None
             return ";".join(sorted(set(found), key=column.values.index))
 
-        values = self.frame[column.name].fillna("")
+        values = self.frame[column.name]
         missing = blank(values)
-        parsed = values.map(parse).where(~missing)
+        cells = values.fillna("").tolist()
+        parsed = pd.Series([parse(c) for c in cells], index=values.index, dtype="object")
+        parsed = parsed.where(~missing)
         self.flag(~missing & parsed.isna(), column.name, _expected(column), rule="code")
         return parsed.astype("string")
 
@@ -336,13 +338,13 @@ def _apply_rule(check: TemplateCheck, rule: Rule, parsed: pd.DataFrame) -> None:
 
 
 def _subset_rule(flag, parsed: pd.DataFrame, s: dict) -> None:
-    def outside(row) -> bool:
-        inner, outer = row.iloc[0], row.iloc[1]
+    def outside(inner, outer) -> bool:
         if pd.isna(inner) or pd.isna(outer):
             return False
         return not set(inner.split(";")) <= set(outer.split(";"))
 
-    mask = parsed[[s["column"], s["of"]]].apply(outside, axis=1).astype(bool)
+    pairs = zip(parsed[s["column"]], parsed[s["of"]], strict=True)
+    mask = pd.Series([outside(a, b) for a, b in pairs], index=parsed.index)
     flag(mask, s["column"], f"codes also listed in {s['of']}", "code")
 
 
@@ -392,15 +394,21 @@ def _year_start_text(end_year: float) -> str:
 
 def _term_dates(parsed: pd.DataFrame) -> pd.Series:
     """The middle of each term: autumn 1 November, spring 15 February, summer 1 June."""
-
-    def middle(end_year, term) -> pd.Timestamp | None:
-        if pd.isna(end_year) or pd.isna(term):
-            return None
-        offset, month, dom = TERM_DATES[term]
-        return pd.Timestamp(int(end_year) - 1 + offset, month, dom)
-
-    dates = [middle(y, t) for y, t in zip(parsed["academic_year"], parsed["term"], strict=True)]
-    return pd.Series(pd.to_datetime(dates), index=parsed.index)
+    term = parsed["term"].astype("object")
+    offset = term.map({t: v[0] for t, v in TERM_DATES.items()})
+    parts = pd.DataFrame(
+        {
+            "year": parsed["academic_year"].astype("Float64") - 1 + offset.astype("Float64"),
+            "month": term.map({t: v[1] for t, v in TERM_DATES.items()}),
+            "day": term.map({t: v[2] for t, v in TERM_DATES.items()}),
+        },
+        index=parsed.index,
+    ).astype("float64")
+    known = parts.notna().all(axis=1)
+    dates = pd.Series(pd.NaT, index=parsed.index, dtype="datetime64[ns]")
+    if known.any():
+        dates[known] = pd.to_datetime(parts[known].astype("int64"))
+    return dates
 
 
 DERIVED = {"term_date": _term_dates}

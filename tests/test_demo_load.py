@@ -10,8 +10,8 @@ import pytest
 
 from framework.demo.generator import generate_demo
 from framework.load import load_files
-from framework.store import store
 from framework.sources.template_defs import TEMPLATES
+from framework.store import store
 from framework.store.schema import TABLES
 
 pytestmark = pytest.mark.slow

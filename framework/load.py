@@ -296,8 +296,8 @@ def _problem_rows(
 
 
 def _kind_of(problem: Problem) -> str:
-    """The identifier a problem names: a worker's SWENo (CSWW) or a child's id."""
-    return "worker" if problem.table == "CSWWWorker" else "child"
+    """The pseudonym kind of the identifier a problem names: a worker's or a child's."""
+    return "worker" if problem.subject == "worker" else "child"
 
 
 def _file_counts(result: ReadResult, file: SourceFile) -> tuple[int, int]:

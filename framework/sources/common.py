@@ -87,11 +87,13 @@ class TableCheck:
         table: str,
         child_column: str | None,
         locations: pd.Series,
+        subject: str = "child",
     ):
         self.frame = frame
         self.file = file
         self.table = table
         self.child_column = child_column
+        self.subject = subject  # whom child_column identifies: "child" or "worker"
         self.locations = locations
         self.problems: list[Problem] = []
         self.set_aside = pd.Series(False, index=frame.index)
@@ -129,7 +131,10 @@ class TableCheck:
                     expected=expected,
                     severity=severity,
                     table=self.table,
-                    child=None if child is None or pd.isna(child) else str(child),
+                    child=None
+                    if child is None or pd.isna(child) or not str(child).strip()
+                    else str(child),
+                    subject=self.subject,
                     rule=rule,
                 )
             )

@@ -199,6 +199,7 @@ def _extract(path: Path) -> _Extracted:
                 severity=WARNING,
                 table=WORKER_BLOCK,
                 child=worker,
+                subject="worker",
                 rule="structure",
             )
         )
@@ -229,6 +230,7 @@ def _fields(element, names, unknown: dict, structure: list | None = None, file: 
                         severity=WARNING,
                         table=WORKER_BLOCK,
                         child=worker,
+                        subject="worker",
                         rule="structure",
                     )
                 )
@@ -379,7 +381,13 @@ def _check_workers(file: str, extracted: _Extracted, year: int):
     )
     block_lines = pd.Series([r[0] for r in rows], index=index, dtype="int64")
     check = _BlockCheck(
-        frame, lines, block_lines, file=file, table=WORKER_BLOCK, child_column="SWENo"
+        frame,
+        lines,
+        block_lines,
+        file=file,
+        table=WORKER_BLOCK,
+        child_column="SWENo",
+        subject="worker",
     )
     reference = pd.Timestamp(year, 9, 30)
     after_reference = f"a date on or before the reference date {reference:%d/%m/%Y}"
@@ -520,6 +528,7 @@ def _qualification(check: _BlockCheck, rows: list, file: str) -> pd.Series:
                         expected=expected,
                         table=WORKER_BLOCK,
                         child=worker,
+                        subject="worker",
                         rule="code",
                     )
                 )

@@ -50,12 +50,12 @@ class Problem:
     child: str | None = None  # the child id (CSWW: the worker's SWENo) as in the file (shown
     # to the loader only)
     rule: str = "invalid"  # short category: code, date, required, order, duplicate, orphan...
+    subject: str = "child"  # whom ``child`` identifies: "child", or "worker" (CSWW, workforce)
 
     def message(self) -> str:
         where = f"{self.file}, {self.location}"
         if self.child:
-            who = "worker" if self.table == "CSWWWorker" else "child"
-            where += f", {who} {self.child}"
+            where += f", {self.subject} {self.child}"
         what = ""
         if self.field:
             shown = "(blank)" if self.value in (None, "") else repr(self.value)

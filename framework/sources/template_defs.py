@@ -42,6 +42,7 @@ RULE_KINDS = {
     "implies",
     "requires",
     "code_in",
+    "only_when",
     "in_year_or_before",
     "in_year_or_after",
 }
@@ -74,6 +75,7 @@ class Column:
     maximum: float | None = None
     derived: bool = False  # computed by the reader, not found in the file
     aliases: tuple[str, ...] = ()  # other names accepted in a file's header
+    earliest: str = "1980-01-01"  # date columns: earlier dates are refused as implausible
 
     @property
     def stored_type(self) -> str:
@@ -99,7 +101,7 @@ class Rule:
                 names.append(self.settings[key])
         for key in ("parts", "columns", "needs"):
             names.extend(self.settings.get(key, ()))
-        if "when_column" in self.settings:
+        if "when_column" in self.settings:  # (code_in, only_when)
             names.append(self.settings["when_column"])
         return names
 
@@ -143,6 +145,11 @@ class Template:
         return sorted(found, key=_indicator_order)
 
 
+def number_text(value: float) -> str:
+    """10000000000 -> '10,000,000,000'; 0.01 -> '0.01' (for messages and documentation)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
 def _indicator_order(indicator: str) -> tuple:
     domain, _, rest = indicator.partition(".")
     return (domain[0], int(domain[1:]), int(rest) if rest.isdigit() else 0)
@@ -178,6 +185,7 @@ def _column(raw: dict, shared: dict, *, derived: bool = False) -> Column:
         maximum=raw.get("max"),
         derived=derived,
         aliases=tuple(raw.get("aliases", ())),
+        earliest=str(raw.get("earliest", "1980-01-01")),
     )
 
 

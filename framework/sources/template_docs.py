@@ -13,7 +13,14 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
-from framework.sources.template_defs import TEMPLATES, TYPE_WORDS, Column, Rule, Template
+from framework.sources.template_defs import (
+    TEMPLATES,
+    TYPE_WORDS,
+    Column,
+    Rule,
+    Template,
+    number_text,
+)
 
 DOCS_DIR = Path("docs/data/templates")
 BLANK_DIR = Path("templates")
@@ -29,6 +36,7 @@ RULE_WORDS = {
     "implies": "`{column}` = yes only when `{requires}` = yes",
     "requires": "when `{column}` is given, so are {needs_list}",
     "code_in": "`{column}` is a code of the list that `{when_column}` selects",
+    "only_when": "`{column}` is blank unless `{when_column}` is {values_list}",
     "in_year_or_before": "`{column}` is on or before the end of the row's `{year}`",
     "in_year_or_after": "`{column}` is on or after the start of the row's `{year}`",
 }
@@ -42,9 +50,9 @@ def allowed_values(column: Column) -> str:
     if column.type == "yes_no":
         return "`yes` or `no` (also y/n, true/false, 1/0)"
     if column.type in ("integer", "number"):
-        return f"{column.minimum:g} to {column.maximum:g}"
+        return f"{number_text(column.minimum)} to {number_text(column.maximum)}"
     if column.type == "date":
-        return "YYYY-MM-DD or DD/MM/YYYY; from 1980, not in the future"
+        return f"YYYY-MM-DD or DD/MM/YYYY; from {column.earliest[:4]}, not in the future"
     if column.type == "year":
         return "2025-26 (also 2025/26)"
     if column.type == "academic_year":
@@ -59,6 +67,7 @@ def describe_rule(rule: Rule) -> str:
     s["parts_sum"] = " + ".join(f"`{p}`" for p in s.get("parts", ()))
     s["columns_list"] = ", ".join(f"`{c}`" for c in s.get("columns", ()))
     s["needs_list"] = ", ".join(f"`{c}`" for c in s.get("needs", ()))
+    s["values_list"] = " or ".join(f"`{v}`" for v in s.get("values", ["yes"]))
     text = RULE_WORDS[rule.kind].format(**s)
     effect = "the row loads with a warning" if rule.severity == "warning" else "else set aside"
     return f"{text[0].upper()}{text[1:]} ({effect})."

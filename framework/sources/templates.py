@@ -33,7 +33,7 @@ from framework.sources.problems import (
     TableCount,
     UnreadableFile,
 )
-from framework.sources.template_defs import TEMPLATES, Column, Rule, Template
+from framework.sources.template_defs import TEMPLATES, Column, Rule, Template, number_text
 
 DATA_SHEET = "data"
 MAX_XLSX_UNCOMPRESSED = 500 * 1024 * 1024  # bytes: far beyond any real extract
@@ -41,7 +41,9 @@ MAX_XLSX_RATIO = 200  # uncompressed / compressed: zip bombs go far higher
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
 _SEPARATORS = re.compile(r"[\s\-]+")
-_FINANCIAL_YEAR = re.compile(r"^(20\d\d)\s*[-/]\s*(\d\d|20\d\d)$")
+_FINANCIAL_YEAR = re.compile(r"^(20\d\d)\s*[-/\u2013\u2014]\s*(\d\d|20\d\d)$")  # en dash too
+_THOUSANDS = r"-?\d{1,3}(,\d{3})+(\.\d+)?"
+_DATE_TIME = r"^(\S+)[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"  # a date with a time of day
 TERM_DATES = {"autumn": (0, 11, 1), "spring": (1, 2, 15), "summer": (1, 6, 1)}  # (+year, m, d)
 
 
@@ -139,7 +141,8 @@ def _xlsx_rows(path: Path, limit: int | None = None) -> list[list[str]]:
         reason = f"the workbook could not be opened ({type(error).__name__})"
         raise UnreadableFile(path, reason) from None
     try:
-        sheet = book[DATA_SHEET] if DATA_SHEET in book.sheetnames else book.worksheets[0]
+        named = [n for n in book.sheetnames if n.strip().lower() == DATA_SHEET]
+        sheet = book[named[0]] if named else book.worksheets[0]
         rows = []
         for row in sheet.iter_rows(values_only=True):
             rows.append([_cell_text(v) for v in row])
@@ -150,23 +153,25 @@ def _xlsx_rows(path: Path, limit: int | None = None) -> list[list[str]]:
         book.close()
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
-    """The file as strings with normalised column names, and each row's location in words."""
+def _raw_table(path: Path) -> tuple[pd.DataFrame, int]:
+    """The file's cells as strings under its own header, and the number of the first data row
+    (CSV: 1 is the first row after the header; XLSX: Excel's own row numbers)."""
     if path.suffix.lower() == ".xlsx":
         rows = _xlsx_rows(path)
         if not rows:
             raise UnreadableFile(path, "the workbook's data sheet is empty")
-        header = [normalise_name(c) for c in rows[0]]
-        body = [r + [""] * (len(header) - len(r)) for r in rows[1:]]
-        frame = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype="string")
-        frame.index = pd.RangeIndex(2, len(frame) + 2)  # Excel's row numbers
-        if not frame.empty:  # hand-filled sheets end in empty (often formatted) rows
-            empty_cells = pd.DataFrame({c: blank(frame[c]) for c in frame.columns})
-            frame = frame[~empty_cells.all(axis=1)]
-        return frame, pd.Series([f"row {i}" for i in frame.index], index=frame.index)
+        width = len(rows[0])
+        body = [(r + [""] * width)[:width] for r in rows[1:]]
+        header = [c or f"unnamed:_{i}" for i, c in enumerate(rows[0])]
+        return pd.DataFrame(body, columns=header, dtype="string"), 2
     try:
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+            skip_blank_lines=False,  # keep row numbers right; empty rows are dropped below
         )
     except pd.errors.EmptyDataError:
         raise UnreadableFile(path, "the file is empty") from None
@@ -174,9 +179,33 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
         raise UnreadableFile(path, "the file is not UTF-8 text; save it as CSV UTF-8") from None
     except pd.errors.ParserError as error:
         raise UnreadableFile(path, f"the CSV could not be parsed ({error})") from None
-    frame.columns = [normalise_name(c) for c in frame.columns]
-    frame.index = pd.RangeIndex(1, len(frame) + 1)  # row 1 = the first row after the header
-    return frame, pd.Series([f"row {i}" for i in frame.index], index=frame.index)
+    return frame, 1
+
+
+def _read_table(path: Path, template: Template) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """The file as strings under the template's column names, each row's location in words,
+    and notes about columns ignored. Empty rows (Excel leaves many) are skipped."""
+    frame, first_row = _raw_table(path)
+    frame.index = pd.RangeIndex(first_row, len(frame) + first_row)
+    names = [normalise_name(c) for c in frame.columns]
+    unnamed = [i for i, n in enumerate(names) if not n or n.startswith("unnamed:")]
+    notes = []
+    if any(not blank(frame.iloc[:, i].astype("string")).all() for i in unnamed):
+        notes.append(f"{path.name}: data in column(s) without a name was ignored")
+    kept = [i for i in range(len(names)) if i not in unnamed]
+    aliases = template.aliases()
+    frame = frame.iloc[:, kept]
+    frame.columns = [aliases.get(names[i], names[i]) for i in kept]
+    repeated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if repeated:
+        raise UnreadableFile(
+            path, f"two columns have the same name once spaces and case are ignored: {repeated}"
+        )
+    frame = frame.astype("string")
+    if not frame.empty:
+        empty_cells = pd.DataFrame({c: blank(frame[c]) for c in frame.columns})
+        frame = frame[~empty_cells.all(axis=1)]
+    return frame, pd.Series([f"row {i}" for i in frame.index], index=frame.index), notes
 
 
 # --- checking columns --------------------------------------------------------------------------
@@ -196,6 +225,8 @@ class TemplateCheck(TableCheck):
 
     def _parse_date(self, column: Column) -> pd.Series:
         values = self.frame[column.name].str.strip()
+        # A completion time from a survey tool or an Excel date-time cell: keep the date.
+        values = values.str.replace(_DATE_TIME, r"\1", regex=True)
         missing = blank(values)
         iso = pd.to_datetime(values.where(~missing), format="%Y-%m-%d", errors="coerce")
         british = pd.to_datetime(
@@ -203,8 +234,14 @@ class TemplateCheck(TableCheck):
         )
         parsed = iso.fillna(british)
         self.flag(~missing & parsed.isna(), column.name, _expected(column), rule="date")
-        implausible = (parsed < pd.Timestamp("1980-01-01")) | (parsed > pd.Timestamp(date.today()))
-        self.flag(implausible, column.name, "a date after 1980 and not in the future", rule="date")
+        earliest = pd.Timestamp(column.earliest)
+        implausible = (parsed < earliest) | (parsed > pd.Timestamp(date.today()))
+        self.flag(
+            implausible,
+            column.name,
+            f"a date from {earliest:%Y} and not in the future",
+            rule="date",
+        )
         return parsed.where(~implausible)
 
     def _parse_year(self, column: Column) -> pd.Series:
@@ -225,16 +262,28 @@ class TemplateCheck(TableCheck):
         self.flag(~missing & ~good, column.name, words, rule="code")
         return end.where(good).astype("Int64")
 
+    def _numbers(self, column: Column) -> tuple[pd.Series, pd.Series]:
+        """Numbers as written, allowing thousands separators ("1,200") but not decimal
+        commas ("4,5" is refused rather than read as 45)."""
+        values = self.frame[column.name].str.strip()
+        missing = blank(values)
+        grouped = values.str.fullmatch(_THOUSANDS).fillna(False).astype(bool)
+        plain = values.where(~grouped, values.str.replace(",", "", regex=False))
+        return pd.to_numeric(plain.where(~missing), errors="coerce"), missing
+
     def _parse_integer(self, column: Column) -> pd.Series:
-        return self.integer(column.name, int(column.minimum), int(column.maximum))
+        numbers, missing = self._numbers(column)
+        low, high = column.minimum, column.maximum
+        bad = ~missing & (numbers.isna() | (numbers % 1 != 0) | (numbers < low) | (numbers > high))
+        expected = f"a whole number from {number_text(low)} to {number_text(high)}"
+        self.flag(bad, column.name, expected, rule="code")
+        return numbers.where(~bad).astype("Int64")
 
     def _parse_number(self, column: Column) -> pd.Series:
-        values = self.frame[column.name].str.strip().str.replace(",", "", regex=False)
-        missing = blank(values)
-        numbers = pd.to_numeric(values.where(~missing), errors="coerce")
+        numbers, missing = self._numbers(column)
         bad = ~missing & (numbers.isna() | (numbers < column.minimum) | (numbers > column.maximum))
-        expected = f"a number from {column.minimum:g} to {column.maximum:g}"
-        self.flag(bad, column.name, expected, rule="code")
+        low, high = number_text(column.minimum), number_text(column.maximum)
+        self.flag(bad, column.name, f"a number from {low} to {high}", rule="code")
         return numbers.where(~bad).astype("Float64")
 
     def _parse_yes_no(self, column: Column) -> pd.Series:
@@ -333,6 +382,8 @@ def _apply_rule(check: TemplateCheck, rule: Rule, parsed: pd.DataFrame) -> None:
         _presence_rule(flag, rule, parsed)
     elif rule.kind == "code_in":
         _code_in_rule(flag, parsed, s)
+    elif rule.kind == "only_when":
+        _only_when_rule(flag, rule, parsed)
     elif rule.kind in ("in_year_or_before", "in_year_or_after"):
         _year_bound_rule(flag, rule, parsed)
 
@@ -352,21 +403,46 @@ def _presence_rule(flag, rule: Rule, parsed: pd.DataFrame) -> None:
     s = rule.settings
     column = parsed[s["column"]]
     if rule.kind == "implies":  # a yes in column needs a yes in requires
-        mask = (column == True) & (parsed[s["requires"]] != True)  # noqa: E712 (nullable)
-        flag(mask.fillna(False), s["column"], f"{s['requires']} = yes", "order")
+        given = column.fillna(False).astype(bool)
+        required = parsed[s["requires"]].fillna(False).astype(bool)  # blank is not a yes
+        flag(given & ~required, s["column"], f"{s['requires']} = yes", "order")
         return
     absent = parsed[s["needs"]].isna().any(axis=1)
     flag(column.notna() & absent, s["column"], f"{', '.join(s['needs'])} given", "required")
 
 
 def _code_in_rule(flag, parsed: pd.DataFrame, s: dict) -> None:
-    lists = {k: {v for v, _ in codes} for k, codes in s["lists"].items()}
-    selector, values = parsed[s["when_column"]], parsed[s["column"]]
+    """A column whose code list depends on another column (e.g. a survey segment is a staff
+    level for staff, a child's group for children). Codes or labels in any case are accepted
+    and replaced by the code, as in code columns."""
+    column, selector = s["column"], parsed[s["when_column"]]
+    lowered = parsed[column].astype("string").str.strip().str.lower()
     bad = pd.Series(False, index=parsed.index)
-    for key, allowed in lists.items():
-        bad |= (selector == key) & values.notna() & ~values.isin(list(allowed))
-    words = "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in lists.items())
-    flag(bad.fillna(False), s["column"], f"by {s['when_column']}, one of ({words})", "code")
+    for key, codes in s["lists"].items():
+        accepted = {v.lower(): v for v, _ in codes} | {label.lower(): v for v, label in codes}
+        chosen = (selector == key).fillna(False).astype(bool) & lowered.notna()
+        found = lowered[chosen].map(accepted)
+        parsed.loc[found.dropna().index, column] = found.dropna()
+        bad |= chosen & lowered.map(accepted).isna()
+    words = "; ".join(f"{k}: {', '.join(v for v, _ in c)}" for k, c in s["lists"].items())
+    flag(bad, column, f"by {s['when_column']}, one of ({words})", "code")
+
+
+def _only_when_rule(flag, rule: Rule, parsed: pd.DataFrame) -> None:
+    """A column that applies only for some values of another (e.g. the support a child gets
+    for a mental health need, only when a need was identified)."""
+    s = rule.settings
+    values = s.get("values", [True])
+    when = parsed[s["when_column"]]
+    # Unknown when blank or invalid: that mistake is reported on its own column already.
+    applies = when.isna() | when.isin(values).fillna(False).astype(bool)
+    shown = " or ".join("yes" if v is True else str(v) for v in values)
+    flag(
+        parsed[s["column"]].notna() & ~applies,
+        s["column"],
+        f"blank unless {s['when_column']} is {shown}",
+        "order",
+    )
 
 
 def _year_bound_rule(flag, rule: Rule, parsed: pd.DataFrame) -> None:
@@ -430,8 +506,7 @@ def read_template(path: Path, name: str | None = None) -> ReadResult:
         if name is None:
             raise UnreadableFile(path, f"not a template layout ({closest_template(header)})")
     template = TEMPLATES[name]
-    frame, locations = _read_table(path)
-    frame = frame.rename(columns=template.aliases())
+    frame, locations, notes = _read_table(path, template)
     missing = sorted(template.required - set(frame.columns))
     if missing:
         raise UnreadableFile(path, f"the {template.title} template needs column(s) {missing}")
@@ -445,6 +520,7 @@ def read_template(path: Path, name: str | None = None) -> ReadResult:
         table=template.name,
         child_column=_child_column(template),
         locations=locations,
+        subject="worker" if _child_column(template) == "worker_id" else "child",
     )
     parsed = pd.DataFrame({c.name: check.parse(c) for c in template.file_columns})
     for column in template.columns:
@@ -456,7 +532,8 @@ def read_template(path: Path, name: str | None = None) -> ReadResult:
     valid = ~check.set_aside
     kind = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     ignored = sorted(set(frame.columns) - {c.name for c in template.columns})
-    notes = [f"{path.name}: column(s) not in the template, ignored: {ignored}"] if ignored else []
+    if ignored:
+        notes.append(f"{path.name}: column(s) not in the template, ignored: {ignored}")
     return ReadResult(
         source=template.name,
         collection_year=None,  # each row is dated by its own column (see templates.toml)
@@ -473,6 +550,8 @@ def _check_keys(check: TemplateCheck, template: Template, parsed: pd.DataFrame) 
     are both set aside, as nobody can tell which is right."""
     known = ~check.set_aside
     whole = parsed.astype("string").fillna("\u2400")
+    for column in template.id_columns:  # ids are matched ignoring case, as pseudonyms are
+        whole[column] = whole[column].str.strip().str.upper()
     keys = whole[list(template.key)]
     repeated_row = known & whole[known].duplicated(keep="first").reindex(
         whole.index, fill_value=False

@@ -202,14 +202,19 @@ def merge_rows(con: duckdb.DuckDBPyConnection, table: Table, staged: str) -> dic
     group = group_of(table)
     target = table.name
     group_cols = ", ".join(group)
-    # Groups this return may replace: those no newer return has supplied.
+    # Groups this return may replace: those no newer return has supplied. Local data has no
+    # return year (its rows are dated by their own column): the latest file loaded wins, so a
+    # correction may move a row into an earlier year.
+    newer_exists = (
+        "FALSE"
+        if table.dated_by
+        else f"""EXISTS (SELECT 1 FROM {target} t WHERE {_match(group, "t", "s")}
+                     AND t.collection_year > s.collection_year)"""
+    )
     run(
         con,
         f"""CREATE OR REPLACE TEMP TABLE replace_groups AS
-        SELECT DISTINCT {group_cols} FROM {staged} s
-        WHERE NOT EXISTS (SELECT 1 FROM {target} t
-                          WHERE {_match(group, "t", "s")}
-                            AND t.collection_year > s.collection_year)""",
+        SELECT DISTINCT {group_cols} FROM {staged} s WHERE NOT {newer_exists}""",
     )
     same_row = f"{_match(table.key, 't', 's')} AND t.row_hash = s.row_hash"
     same_row += " AND t.collection_year = s.collection_year"

@@ -52,6 +52,7 @@ OTHER_REASONS = Picker(
 )
 EARLIEST_START = day(1990, 1, 1)  # nobody in post joined before (the template needs 1981+)
 CASE_KINDS = ("front_door", "locality", "children_in_care", "care_leavers")
+CHOICE_SAMPLE = 12  # case holders compared when allocating a case in a large team
 # CSWW OrgRole by level (social workers: 5 case holder, or 4 for advanced practitioners).
 ORG_ROLE = {"senior_leader": "1", "middle_manager": "2", "team_manager": "3"}
 ETHNICITY = Picker(  # assumption, near the CSWW 2024 profile (about 7 in 10 white)
@@ -798,6 +799,10 @@ class _Allocator:
         manager when nobody is in post; in the worst case any case holder of the service."""
         for pool in (self.active[team], self.managers[team]):
             candidates = [p for p in pool.values() if p.worker_id != avoid]
+            if len(candidates) > CHOICE_SAMPLE:
+                # The least loaded of a random sample: as even as scanning the whole team in
+                # practice, without making large authorities quadratic to generate.
+                candidates = self.rng.sample(candidates, CHOICE_SAMPLE)
             if candidates:
                 return min(
                     candidates,

@@ -1,0 +1,1 @@
+"""The framework engine: indicators as data, measures as unit-level rows, one aggregator."""

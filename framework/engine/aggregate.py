@@ -1,0 +1,352 @@
+"""The one aggregator: every number of the product comes from here.
+
+``evaluate(con, query)`` runs each indicator's measure for the period (and the period before,
+for change), joins child-level units to the child dimensions, slices by the dimensions asked
+for, and returns one long table (``RESULT_COLUMNS``) of numerators, denominators, values,
+95% intervals and change — with disclosure control applied before anything is returned.
+
+Disclosure control (spec §11): a count from 1 to the threshold is never shown, nor any value
+built on it. For a proportion or a category share that means: when the numerator, the
+denominator, or the complement (denominator − numerator) is from 1 to the threshold, the
+numerator, value and interval are hidden (and the denominator too when it is the small one).
+Secondary suppression then hides one more slice of the same dimension (the next smallest) when
+exactly one slice was hidden while their total is shown, so a hidden count cannot be worked back
+by subtracting the others from the total.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from framework.engine import statistics as stats
+from framework.engine.dimensions import CHILD_DIMENSIONS, GROUPS, child_dimensions
+from framework.engine.periods import Period
+from framework.engine.units import MEASURES, UNIT_SLICES, MeasureContext
+
+SIGNIFICANCE = 0.05
+UNKNOWN = "unknown"  # the slice of units whose dimension is not recorded
+DIMENSIONS = ("group", *CHILD_DIMENSIONS, *(s for s in UNIT_SLICES if s not in CHILD_DIMENSIONS))
+RESULT_COLUMNS = {
+    "indicator_id": "string",
+    "period": "string",
+    "statistic": "string",
+    "category": "string",  # distributions: one row per category; otherwise missing
+    "slice": "string",  # "all", or the dimension(s) sliced by, e.g. "sex" or "sex×age_band"
+    **{dimension: "string" for dimension in DIMENSIONS},
+    "numerator": "Float64",
+    "denominator": "Float64",
+    "units": "Int64",  # units in the denominator (respondents, workers, children…)
+    "value": "Float64",
+    "ci_low": "Float64",
+    "ci_high": "Float64",
+    "mean_score": "Float64",  # proportions of survey items: the mean score alongside
+    "previous_value": "Float64",
+    "change": "Float64",
+    "change_p": "Float64",
+    "change_significant": "boolean",
+    "suppressed": "boolean",
+    "status": "string",  # ok, no data, not by <dimension>
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    indicator_ids: tuple[str, ...]
+    period: Period
+    by: tuple[str, ...] = ()  # dimensions, crossed
+    group: str | None = None  # restrict to one group of spec §4
+    threshold: int = 5
+    with_change: bool = True
+
+
+@dataclass
+class _Cache:
+    """Child dimensions per period, built once per evaluation."""
+
+    con: duckdb.DuckDBPyConnection
+    frames: dict[Period, pd.DataFrame] = field(default_factory=dict)
+
+    def dimensions(self, period: Period) -> pd.DataFrame:
+        if period not in self.frames:
+            self.frames[period] = child_dimensions(self.con, period)
+        return self.frames[period]
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, query: Query) -> pd.DataFrame:
+    """The results table for every indicator asked for (see the module docstring)."""
+    unknown = [d for d in query.by if d not in DIMENSIONS]
+    if unknown:
+        raise ValueError(f"unknown dimension(s) {unknown}; choose from {', '.join(DIMENSIONS)}")
+    if query.group is not None and query.group not in GROUPS:
+        raise ValueError(f"unknown group {query.group!r}; choose from {', '.join(GROUPS)}")
+    cache = _Cache(con)
+    parts = [_indicator(cache, indicator, query) for indicator in query.indicator_ids]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return conform_results(frame)
+
+
+def conform_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """The results contract: exactly RESULT_COLUMNS, in order, with their types."""
+    out = pd.DataFrame(index=frame.index)
+    for name, dtype in RESULT_COLUMNS.items():
+        column = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
+        out[name] = column.astype(dtype)
+    return out
+
+
+# --- one indicator ---------------------------------------------------------------------------
+
+
+def _indicator(cache: _Cache, indicator_id: str, query: Query) -> pd.DataFrame:
+    measure = MEASURES[indicator_id]
+    current = _sliced_summary(cache, measure, query.period, query)
+    if query.with_change and not current.empty and measure.statistic != "fact":
+        before = _sliced_summary(cache, measure, query.period.previous(), query)
+        current = _add_change(current, before, measure.statistic)
+    current["indicator_id"] = indicator_id
+    current["period"] = query.period.label
+    current["statistic"] = measure.statistic
+    return _protect(current, measure.statistic, query)
+
+
+def _sliced_summary(cache: _Cache, measure, period: Period, query: Query) -> pd.DataFrame:
+    ctx = MeasureContext(cache.con, period, {"disclosure_threshold": query.threshold})
+    units = measure.units(ctx)
+    units = units[units["in_denominator"]]
+    if units.empty:
+        return pd.DataFrame({"slice": ["all"], "status": ["no data"]})
+    units, missing = _with_dimensions(cache, units, period, query)
+    if missing:
+        return pd.DataFrame({"slice": ["all"], "status": [f"not by {missing}"]})
+    label = "×".join(query.by) if query.by else "all"
+    rows = [_summarise(units, measure, [], "all")]
+    if query.by:
+        rows.append(_summarise(units, measure, list(query.by), label))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _with_dimensions(cache: _Cache, units: pd.DataFrame, period: Period, query: Query):
+    """Units with the columns to slice by; the name of a dimension they cannot have, if any."""
+    wanted = set(query.by) | ({"group"} if query.group else set())
+    child_level = units["child_id"].notna().any()
+    if child_level and wanted - set(units.columns):
+        dims = cache.dimensions(period)
+        units = units.merge(dims, on="child_id", how="left", suffixes=("", "_child"))
+        for group in GROUPS:
+            units[group] = units[group].fillna(False).astype(bool)
+    if "group" in wanted:
+        if child_level:
+            units = _explode_groups(units)
+        elif "respondent_group" in units:
+            units = units.assign(group=units["respondent_group"])
+        else:
+            return units, "group"
+    if query.group:
+        units = units[units["group"] == query.group]
+    for dimension in query.by:
+        if dimension not in units.columns:
+            return units, dimension
+        units[dimension] = units[dimension].astype("string").fillna(UNKNOWN)
+    return units, None
+
+
+def _explode_groups(units: pd.DataFrame) -> pd.DataFrame:
+    """One row per unit and group it is in (a child may be in several groups)."""
+    pieces = [units[units[g]].assign(group=g) for g in GROUPS if g in units and units[g].any()]
+    if not pieces:
+        return units.assign(group=pd.Series(dtype="string"))
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _summarise(units: pd.DataFrame, measure, by: list[str], label: str) -> pd.DataFrame:
+    keys = by or None
+    grouped = units.groupby(by, dropna=False, observed=True) if keys else [((), units)]
+    rows = []
+    for key, part in grouped:
+        key = key if isinstance(key, tuple) else (key,)
+        base = {"slice": label, "status": "ok", **dict(zip(by, key, strict=True))}
+        rows.extend({**base, **row} for row in _statistic(part, measure))
+    return pd.DataFrame(rows)
+
+
+def _statistic(part: pd.DataFrame, measure) -> list[dict]:
+    n_units = len(part)
+    if measure.statistic == "proportion":
+        numerator = float(part["in_numerator"].fillna(False).sum())
+        low, high = stats.wilson(numerator, n_units)
+        scores = part["value"].dropna()
+        return [
+            {
+                "numerator": numerator,
+                "denominator": float(n_units),
+                "units": n_units,
+                "value": numerator / n_units,
+                "ci_low": low,
+                "ci_high": high,
+                "mean_score": scores.mean() if len(scores) else np.nan,
+            }
+        ]
+    if measure.statistic == "distribution":
+        counts = part["category"].value_counts()
+        rows = []
+        for category in measure.categories:
+            numerator = float(counts.get(category, 0))
+            low, high = stats.wilson(numerator, n_units)
+            rows.append(
+                {
+                    "category": category,
+                    "numerator": numerator,
+                    "denominator": float(n_units),
+                    "units": n_units,
+                    "value": numerator / n_units,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
+        return rows
+    values = part["value"].dropna().astype(float)
+    if measure.statistic == "mean":
+        mean, sd = values.mean(), values.std(ddof=1)
+        low, high = stats.mean_interval(mean, sd, len(values))
+        return [{"units": len(values), "value": mean, "ci_low": low, "ci_high": high, "sd": sd}]
+    if measure.statistic == "ratio":
+        events, exposure = values.sum(), part["amount"].astype(float).sum()
+        low, high = stats.byar(events, exposure)
+        value = events / exposure if exposure > 0 else math.nan
+        return [
+            {
+                "numerator": events,
+                "denominator": exposure,
+                "units": n_units,
+                "value": value,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        ]
+    return [{"units": n_units, "value": values.iloc[-1] if len(values) else np.nan}]  # fact
+
+
+# --- change from the previous period -------------------------------------------------------------
+
+
+def _add_change(current: pd.DataFrame, before: pd.DataFrame, statistic: str) -> pd.DataFrame:
+    """The previous period's value beside each row, the change, and whether it is larger than
+    chance (two-sided p < 0.05 by the test that suits the statistic)."""
+    if before.empty or "value" not in before:
+        return current
+    keys = [c for c in ("slice", *DIMENSIONS, "category") if c in current and c in before]
+    carried = [c for c in ("value", "numerator", "denominator", "units", "sd") if c in before]
+    previous = before[[*keys, *carried]].rename(columns={c: f"prev_{c}" for c in carried})
+    merged = current.merge(previous, on=keys, how="left")
+    merged["previous_value"] = merged["prev_value"]
+    merged["change"] = merged["value"] - merged["prev_value"]
+    merged["change_p"] = [_change_p(row, statistic) for row in merged.to_dict("records")]
+    merged["change_significant"] = (merged["change_p"] < SIGNIFICANCE).where(
+        merged["change_p"].notna()
+    )
+    return merged.drop(columns=[c for c in merged if c.startswith("prev_")])
+
+
+def _present(frame: pd.DataFrame) -> list[str]:
+    return [c for c in ("value", "numerator", "denominator", "units") if c in frame]
+
+
+def _change_p(row: dict, statistic: str) -> float:
+    def known(*names) -> bool:
+        return all(pd.notna(row.get(name)) for name in names)
+
+    if statistic in ("proportion", "distribution"):
+        if not known("numerator", "denominator", "prev_numerator", "prev_denominator"):
+            return math.nan
+        return stats.two_proportion_p(
+            row["numerator"], row["denominator"], row["prev_numerator"], row["prev_denominator"]
+        )
+    if statistic == "mean":
+        if not known("value", "sd", "units", "prev_value", "prev_sd", "prev_units"):
+            return math.nan
+        return stats.two_mean_p(
+            row["value"], row["sd"], int(row["units"]),
+            row["prev_value"], row["prev_sd"], int(row["prev_units"]),
+        )  # fmt: skip
+    if statistic == "ratio" and known("numerator", "denominator", "prev_numerator"):
+        return stats.two_rate_p(
+            row["numerator"], row["denominator"], row["prev_numerator"], row["prev_denominator"]
+        )
+    return math.nan
+
+
+# --- disclosure control --------------------------------------------------------------------------
+
+
+def _small(value, threshold: int) -> bool:
+    return pd.notna(value) and 0 < value <= threshold
+
+
+def _small_count(row, statistic: str, threshold: int) -> bool:
+    """A count the value would reveal: the numerator, or (for shares) those not in it."""
+    if statistic in ("proportion", "distribution"):
+        rest = row["denominator"] - row["numerator"]
+        return _small(row["numerator"], threshold) or _small(rest, threshold)
+    return statistic == "ratio" and _small(row.get("numerator"), threshold)
+
+
+def _protect(frame: pd.DataFrame, statistic: str, query: Query) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["suppressed"] = False
+    if "status" not in frame:
+        frame["status"] = "ok"
+    threshold = query.threshold
+    counted = statistic in ("proportion", "distribution")
+    original = frame.copy()
+    for index, row in frame.iterrows():
+        if row.get("status") != "ok":
+            continue
+        if _small(row.get("units"), threshold) or (
+            counted and _small(row.get("denominator"), threshold)
+        ):
+            _hide(frame, index, everything=True)
+        elif _small_count(row, statistic, threshold):
+            _hide(frame, index)
+    if counted:
+        _secondary(frame, original)
+    return frame
+
+
+HIDDEN_ALWAYS = ("value", "ci_low", "ci_high", "mean_score", "previous_value", "change")
+
+
+def _hide(frame: pd.DataFrame, index, *, everything: bool = False) -> None:
+    columns = [*HIDDEN_ALWAYS, "numerator", "change_p"]
+    if everything:
+        columns += ["denominator", "units"]
+    for column in columns:
+        if column in frame:
+            frame.at[index, column] = np.nan
+    frame.at[index, "suppressed"] = True
+
+
+def _secondary(frame: pd.DataFrame, original: pd.DataFrame) -> None:
+    """Slices of one dimension (per category) add up to the whole: when exactly one slice's
+    count is hidden and the whole's is shown, hide the next smallest slice too, so the hidden
+    count cannot be worked back by subtraction. Groups overlap (a child can be in several), so
+    they are not parts of a whole and are left to primary suppression."""
+    ok = (frame["status"] == "ok") & ~frame["slice"].isin(["all", "group"])
+    categories = frame["category"].fillna("-") if "category" in frame else "-"
+    for column in ("numerator", "denominator"):
+        if column not in frame:
+            continue
+        for _, part in frame[ok].groupby([frame["slice"][ok], pd.Series(categories)[ok]]):
+            counts = original.loc[part.index, column]
+            hidden = [i for i in part.index if pd.isna(frame.at[i, column]) and counts[i] > 0]
+            shown = [i for i in part.index if pd.notna(frame.at[i, column]) and counts[i] > 0]
+            if len(hidden) == 1 and shown:
+                smallest = min(shown, key=lambda i: counts[i])
+                _hide(frame, smallest, everything=column == "denominator")
+
+
+__all__ = ["DIMENSIONS", "RESULT_COLUMNS", "Query", "conform_results", "evaluate"]

@@ -1,0 +1,1 @@
+"""Measures: one small function per indicator, returning unit-level rows (see units.py)."""

@@ -1,0 +1,184 @@
+"""The aggregator, statistics and periods: worked examples by hand, and properties."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from engine_store import tiny_store
+from hypothesis import given
+from hypothesis import strategies as st
+
+from framework.engine import statistics as stats
+from framework.engine.aggregate import RESULT_COLUMNS, Query, evaluate
+from framework.engine.periods import Period
+from framework.engine.units import MEASURES, UnitContractError, conform, measure
+
+# --- periods --------------------------------------------------------------------------------
+
+
+def test_periods_parse_and_step_back():
+    year = Period.parse("2024-25")
+    assert (str(year.start), str(year.end)) == ("2024-04-01", "2025-03-31")
+    assert year.previous().label == "2023-24"
+    assert year.last_six_months().label == "2024-25H2"
+    assert str(Period.parse("2024-25H2").start) == "2024-10-01"
+    assert Period.parse("2024-25H1").previous().label == "2023-24H2"
+    assert Period.parse("2024-25H2").previous().label == "2024-25H1"
+    assert Period.parse("2025") == year
+    with pytest.raises(ValueError, match="not a period"):
+        Period.parse("2024-26")
+
+
+# --- statistics (values worked out by hand from the formulas) ----------------------------------
+
+
+def test_wilson_interval_for_five_of_ten():
+    low, high = stats.wilson(5, 10)
+    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)
+
+
+def test_wilson_interval_at_the_edges_stays_in_zero_to_one():
+    assert stats.wilson(0, 20)[0] == 0.0
+    assert round(stats.wilson(0, 20)[1], 4) == 0.1611
+    assert stats.wilson(20, 20)[1] == 1.0
+
+
+def test_byar_interval_for_ten_events():
+    # Byar: 10·(1 − 1/90 − 1.96/(3·√10))³ = 4.787…; 11·(1 − 1/99 + 1.96/(3·√11))³ = 18.39…
+    low, high = stats.byar(10, 100)
+    assert (round(low, 4), round(high, 3)) == (0.0479, 0.184)
+
+
+def test_mean_interval_uses_t_for_small_samples():
+    low, high = stats.mean_interval(10.0, 2.0, 4)  # t(3) = 3.182: 10 ± 3.182·2/2
+    assert (round(low, 3), round(high, 3)) == (6.818, 13.182)
+
+
+def test_two_proportion_test():
+    # 30/100 v 15/100: pooled 0.225, se = √(0.225·0.775·0.02) = 0.05906, z = 2.540
+    assert round(stats.two_proportion_p(30, 100, 15, 100), 4) == 0.0111
+    assert stats.two_proportion_p(10, 100, 10, 100) == 1.0
+
+
+@given(st.integers(0, 500), st.integers(1, 500))
+def test_wilson_contains_the_proportion(numerator, denominator):
+    numerator = min(numerator, denominator)
+    low, high = stats.wilson(numerator, denominator)
+    assert 0 <= low <= numerator / denominator <= high <= 1
+
+
+# --- the unit contract ---------------------------------------------------------------------
+
+
+def test_the_contract_refuses_duplicate_units_and_numerators_outside_the_cohort():
+    rows = pd.DataFrame({"unit_id": ["a", "a"], "in_denominator": [True, True]})
+    rows["in_numerator"] = [True, False]
+    with pytest.raises(UnitContractError, match="unique"):
+        conform(rows, "proportion")
+    rows = pd.DataFrame(
+        {"unit_id": ["a", "b"], "in_denominator": [True, False], "in_numerator": [False, True]}
+    )
+    with pytest.raises(UnitContractError, match="not in the cohort"):
+        conform(rows, "proportion")
+    with pytest.raises(UnitContractError, match="needs the column category"):
+        conform(pd.DataFrame({"unit_id": ["a"], "in_denominator": [True]}), "distribution")
+
+
+# --- the aggregator on a toy measure ------------------------------------------------------------
+
+CHILDREN = """
+    children
+    child_id | sex | date_of_birth | ethnicity
+    {rows}
+"""
+
+
+@pytest.fixture
+def toy_measure():
+    """Children's referrals in the period; numerator: NFA referrals (a toy B1.2)."""
+
+    @measure("TEST.1", "proportion")
+    def toy(ctx):
+        frame = ctx.sql(
+            """SELECT child_id || referral_date AS unit_id, child_id,
+                      TRUE AS in_denominator, referral_nfa AS in_numerator
+               FROM referrals WHERE referral_date BETWEEN $start AND $end"""
+        )
+        return frame
+
+    yield "TEST.1"
+    del MEASURES["TEST.1"]
+
+
+def _store(boys: int, boys_nfa: int, girls: int, girls_nfa: int):
+    children, referrals = [], []
+    for sex, total, nfa in (("M", boys, boys_nfa), ("F", girls, girls_nfa)):
+        for n in range(total):
+            child = f"{sex}{n}"
+            children.append(f"{child} | {sex} | 2015-01-01 | WBRI")
+            referrals.append(f"{child} | 2024-06-01 | {'true' if n < nfa else 'false'}")
+    return tiny_store(
+        "children\nchild_id | sex | date_of_birth | ethnicity\n"
+        + "\n".join(children)
+        + "\n\nreferrals\nchild_id | referral_date | referral_nfa\n"
+        + "\n".join(referrals)
+    )
+
+
+def test_a_proportion_by_sex_with_intervals(toy_measure):
+    con = _store(boys=20, boys_nfa=10, girls=30, girls_nfa=12)
+    result = evaluate(con, Query((toy_measure,), Period.parse("2024-25"), by=("sex",)))
+    assert list(result.columns) == list(RESULT_COLUMNS)
+    whole = result[result["slice"] == "all"].iloc[0]
+    assert (whole["numerator"], whole["denominator"], whole["value"]) == (22, 50, 0.44)
+    boys = result[result["sex"] == "M"].iloc[0]
+    assert (boys["numerator"], boys["denominator"]) == (10, 20)
+    assert round(boys["ci_low"], 4) == round(stats.wilson(10, 20)[0], 4)
+    assert not result["suppressed"].any()
+
+
+def test_no_data_is_not_zero(toy_measure):
+    con = tiny_store()
+    result = evaluate(con, Query((toy_measure,), Period.parse("2024-25")))
+    assert result["status"].tolist() == ["no data"]
+    assert result["value"].isna().all()
+
+
+def test_small_counts_and_their_complements_are_hidden_and_cannot_be_differenced(toy_measure):
+    # Boys: 3 of 20 NFA (small numerator). Girls: 28 of 30 (2 not NFA: small complement).
+    # Unknown sex: none. Whole: 31 of 50 shown, so hiding only the boys would let the boys'
+    # 3 be worked out as 31 − 28: the girls are hidden too (secondary suppression).
+    con = _store(boys=20, boys_nfa=3, girls=30, girls_nfa=28)
+    result = evaluate(con, Query((toy_measure,), Period.parse("2024-25"), by=("sex",)))
+    boys = result[result["sex"] == "M"].iloc[0]
+    girls = result[result["sex"] == "F"].iloc[0]
+    assert boys["suppressed"] and pd.isna(boys["numerator"]) and pd.isna(boys["value"])
+    assert boys["denominator"] == 20
+    assert girls["suppressed"] and pd.isna(girls["numerator"])
+    whole = result[result["slice"] == "all"].iloc[0]
+    assert whole["numerator"] == 31 and not whole["suppressed"]
+
+
+def test_a_tiny_cohort_hides_everything(toy_measure):
+    con = _store(boys=4, boys_nfa=2, girls=0, girls_nfa=0)
+    result = evaluate(con, Query((toy_measure,), Period.parse("2024-25")))
+    row = result.iloc[0]
+    assert row["suppressed"] and pd.isna(row["denominator"]) and pd.isna(row["value"])
+
+
+def test_change_from_the_previous_year_and_its_test(toy_measure):
+    con = _store(boys=50, boys_nfa=30, girls=50, girls_nfa=30)  # 60 of 100 in 2024-25
+    earlier = ["children\nchild_id | sex | date_of_birth"]
+    earlier = "referrals\nchild_id | referral_date | referral_nfa\n" + "\n".join(
+        f"P{n} | 2023-06-01 | {'true' if n < 30 else 'false'}" for n in range(100)
+    )  # 30 of 100 in 2023-24
+    from engine_store import add_rows
+
+    add_rows(con, earlier)
+    result = evaluate(con, Query((toy_measure,), Period.parse("2024-25")))
+    row = result.iloc[0]
+    assert (row["value"], row["previous_value"]) == (0.6, 0.3)
+    assert math.isclose(row["change"], 0.3)
+    assert row["change_significant"]  # z ≈ 4.26

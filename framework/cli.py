@@ -1,4 +1,4 @@
-"""Command line: ``python -m framework {load,status,demo,demo-store,bench,templates,key}``."""
+"""Command line: ``python -m framework COMMAND`` (load, status, report, demo, templates…)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,19 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--work", type=Path, default=Path("data/bench"))
     bench.add_argument("--markdown", type=Path, help="append the results to this file")
     bench.set_defaults(run=run_bench)
+
+    report = commands.add_parser(
+        "report", help="indicators for a period, sliced, with intervals and suppression"
+    )
+    report.add_argument("--store", type=Path)
+    report.add_argument("--demo", action="store_true", help="the demo authority's store")
+    report.add_argument("--period", help="2024-25 or 2024-25H2 (default: the latest year)")
+    report.add_argument("--indicator", help="ids separated by commas (default: all)")
+    report.add_argument("--group", help="cin, disabled, cp, cla, care_leaver, neglect or uasc")
+    report.add_argument("--by", help="dimension(s) to slice by, comma-crossed, e.g. sex,age_band")
+    report.add_argument("--format", choices=["csv", "table", "json"], default="table")
+    report.add_argument("--out", type=Path, help="write to this file instead of the screen")
+    report.set_defaults(run=run_report)
 
     blanks = commands.add_parser(
         "templates", help="write the local-data dictionaries and blank CSV/XLSX templates"
@@ -239,6 +252,37 @@ def write_problem_report(outcome: LoadOutcome, path: Path) -> None:
             writer.writerow({name: getattr(p, name) for name in fields})
         for u in outcome.unreadable:
             writer.writerow({"severity": "unreadable", "file": u.file, "expected": u.reason})
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def run_report(args) -> int:
+    from framework.engine.run import report, write
+
+    settings = load_settings(args.config)
+    store_path = args.store or (settings.demo_store if args.demo else settings.store_path)
+    con = store.connect(store_path, read_only=True)
+    try:
+        frame = report(
+            con,
+            period=args.period,
+            indicators=args.indicator,
+            group=args.group,
+            by=args.by,
+            threshold=settings.disclosure_threshold,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    text = write(frame, args.format, args.out)
+    if text is not None:
+        print(text)
+    else:
+        print(f"Wrote {len(frame):,} rows to {args.out}")
+    return 0
 
 
 # --- templates -----------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ WITH home AS (
     WHERE start_date <= $end AND (end_date IS NULL OR end_date >= $end) GROUP BY child_id
 )
 SELECT c.child_id, c.sex, c.ethnicity,
-       date_diff('day', c.date_of_birth, $end) / 365.25 AS age,
+       date_part('year', age(CAST($end AS DATE), c.date_of_birth)) AS age,  -- whole years
        COALESCE(h.area_code, h9.area_code) AS lsoa,
        a.ward_name AS ward, a.locality, a.imd_decile, a.idaci_decile, t.team
 FROM children c

@@ -1,0 +1,107 @@
+"""Running the engine: load every measure module, choose the period, write the results table.
+
+This is what ``python -m framework report`` and the app call; neither computes anything itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from framework.engine import measures as measures_package
+from framework.engine.aggregate import DIMENSIONS, Query, evaluate
+from framework.engine.periods import Period
+from framework.engine.units import MEASURES
+
+FORMATS = ("csv", "table", "json")
+
+
+def load_measures() -> dict:
+    """Import every module of framework.engine.measures, so each registers its measures."""
+    for module in pkgutil.iter_modules(measures_package.__path__):
+        importlib.import_module(f"{measures_package.__name__}.{module.name}")
+    return MEASURES
+
+
+def indicator_order(indicator_id: str) -> tuple:
+    """A1.2 before A1.10 before B1.1; suffixed parts (A8.1a) after their stem."""
+    domain, _, rest = indicator_id.partition(".")
+    number = "".join(ch for ch in rest if ch.isdigit())
+    suffix = rest[len(number) :]
+    return (domain[0], int(domain[1:] or 0), int(number or 0), suffix)
+
+
+def latest_period(con: duckdb.DuckDBPyConnection) -> Period:
+    """The latest financial year any return or local file in the store covers."""
+    rows = con.execute(
+        "SELECT MAX(collection_year) FROM load_files WHERE collection_year > 0"
+    ).fetchall()
+    year = rows[0][0] if rows and rows[0][0] else None
+    if year is None:
+        raise ValueError("the store holds no dated returns: load some, or give --period")
+    return Period(int(year))
+
+
+def parse_by(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [n for n in names if n not in DIMENSIONS]
+    if unknown:
+        raise ValueError(f"unknown dimension(s) {unknown}; choose from {', '.join(DIMENSIONS)}")
+    return names
+
+
+def select_indicators(requested: str | None) -> tuple[str, ...]:
+    load_measures()
+    if not requested:
+        return tuple(sorted(MEASURES, key=indicator_order))
+    wanted = [i.strip() for i in requested.split(",") if i.strip()]
+    unknown = [i for i in wanted if i not in MEASURES]
+    if unknown:
+        raise ValueError(f"unknown indicator(s) {unknown}")
+    return tuple(wanted)
+
+
+def report(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    period: str | None = None,
+    indicators: str | None = None,
+    group: str | None = None,
+    by: str | None = None,
+    threshold: int = 5,
+) -> pd.DataFrame:
+    chosen = Period.parse(period) if period else latest_period(con)
+    query = Query(
+        indicator_ids=select_indicators(indicators),
+        period=chosen,
+        by=parse_by(by),
+        group=group,
+        threshold=threshold,
+    )
+    return evaluate(con, query)
+
+
+def write(frame: pd.DataFrame, fmt: str, out: Path | None) -> str | None:
+    """The table as CSV, a readable table or JSON records; to ``out`` or returned as text."""
+    shown = frame.dropna(axis=1, how="all") if fmt == "table" else frame
+    if fmt == "csv":
+        text = shown.to_csv(index=False)
+    elif fmt == "json":
+        text = json.dumps(json.loads(shown.to_json(orient="records")), indent=1)
+    else:
+        text = shown.to_string(index=False, na_rep="")
+    if out is None:
+        return text
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return None
+
+
+__all__ = ["FORMATS", "indicator_order", "latest_period", "load_measures", "report", "write"]

@@ -182,3 +182,62 @@ def test_change_from_the_previous_year_and_its_test(toy_measure):
     assert (row["value"], row["previous_value"]) == (0.6, 0.3)
     assert math.isclose(row["change"], 0.3)
     assert row["change_significant"]  # z ≈ 4.26
+
+
+# --- surveys: response rates and weighting ---------------------------------------------------
+
+
+@pytest.fixture
+def valued_item():
+    from framework.engine.measures.common import survey_item_units
+
+    @measure("TEST.2", "proportion")
+    def valued(ctx):
+        return survey_item_units(ctx, "staff_survey", ["a8_2_valued"])
+
+    yield "TEST.2"
+    del MEASURES["TEST.2"]
+
+
+def _survey_store():
+    """20 of 80 social workers answered (8 agree); all 10 team managers answered (all agree)."""
+    lines = ["staff_survey", "survey | respondent_id | response_date | level | team | a8_2_valued"]
+    for n in range(20):
+        lines.append(f"S25 | sw{n} | 2024-10-10 | social_worker | T1 | {5 if n < 8 else 2}")
+    for n in range(10):
+        lines.append(f"S25 | tm{n} | 2024-10-10 | team_manager | T1 | 4")
+    lines += [
+        "",
+        "survey_invitations",
+        "survey | year | audience | segment | team | invited",
+        "S25 | 2025 | staff | social_worker | T1 | 80",
+        "S25 | 2025 | staff | team_manager | T1 | 10",
+    ]
+    return tiny_store("\n".join(lines))
+
+
+def test_survey_response_rates_by_level(valued_item):
+    result = evaluate(
+        _survey_store(), Query((valued_item,), Period.parse("2024-25"), by=("staff_level",))
+    )
+    whole = result[result["slice"] == "all"].iloc[0]
+    assert (whole["numerator"], whole["units"], whole["invited"]) == (18, 30, 90)
+    assert math.isclose(whole["response_rate"], 1 / 3) and whole["value"] == 0.6
+    workers = result[result["staff_level"] == "social_worker"].iloc[0]
+    assert (workers["value"], workers["response_rate"]) == (0.4, 0.25)
+    # All 10 managers agree: the complement (0) is not small, so nothing is hidden.
+    managers = result[result["staff_level"] == "team_manager"].iloc[0]
+    assert (managers["value"], managers["response_rate"]) == (1.0, 1.0)
+
+
+def test_weighting_to_the_people_invited(valued_item):
+    # Invited shares 8/9 and 1/9; respondent shares 2/3 and 1/3: weights 4/3 and 1/3.
+    # Weighted share agreeing = (4/3·8 + 1/3·10) / (4/3·20 + 1/3·10) = 14 / 30.
+    query = Query((valued_item,), Period.parse("2024-25"), weighted=True)
+    row = evaluate(_survey_store(), query).iloc[0]
+    assert math.isclose(row["value"], 14 / 30)
+    assert row["weighted"] and row["numerator"] == 18  # counts stay unweighted
+    # Kish's effective size: 30² / (20·(4/3)² + 10·(1/3)²) = 900 / 36.67 = 24.5
+    effective = 900 / (20 * 16 / 9 + 10 / 9)
+    low, high = stats.wilson(14 / 30 * effective, effective)
+    assert math.isclose(row["ci_low"], low) and math.isclose(row["ci_high"], high)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from framework.engine import statistics as stats
+from framework.engine import surveys
 from framework.engine.dimensions import CHILD_DIMENSIONS, GROUPS, child_dimensions
 from framework.engine.periods import Period
 from framework.engine.units import MEASURES, UNIT_SLICES, MeasureContext
@@ -45,6 +46,9 @@ RESULT_COLUMNS = {
     "ci_low": "Float64",
     "ci_high": "Float64",
     "mean_score": "Float64",  # proportions of survey items: the mean score alongside
+    "invited": "Float64",  # surveys: people invited in the slice (when the invitations say)
+    "response_rate": "Float64",  # surveys: respondents (units) ÷ invited
+    "weighted": "boolean",  # surveys: value and interval weighted to the people invited
     "previous_value": "Float64",
     "change": "Float64",
     "change_p": "Float64",
@@ -62,6 +66,7 @@ class Query:
     group: str | None = None  # restrict to one group of spec §4
     threshold: int = 5
     with_change: bool = True
+    weighted: bool = False  # surveys: weight respondents to the invited profile
 
 
 @dataclass
@@ -123,11 +128,22 @@ def _sliced_summary(cache: _Cache, measure, period: Period, query: Query) -> pd.
     units, missing = _with_dimensions(cache, units, period, query)
     if missing:
         return pd.DataFrame({"slice": ["all"], "status": [f"not by {missing}"]})
+    survey = _survey_context(cache.con, units, query)
+    if survey is not None and query.weighted:
+        units = units.assign(weight=surveys.weights(units, survey[1]))
     label = "×".join(query.by) if query.by else "all"
-    rows = [_summarise(units, measure, [], "all")]
+    rows = [_summarise(units, measure, [], "all", survey)]
     if query.by:
-        rows.append(_summarise(units, measure, list(query.by), label))
+        rows.append(_summarise(units, measure, list(query.by), label, survey))
     return pd.concat(rows, ignore_index=True)
+
+
+def _survey_context(con, units: pd.DataFrame, query: Query):
+    """(audience, invitations) for survey respondents; None for other units."""
+    if "survey" not in units or units["survey"].isna().all():
+        return None
+    waves = sorted(units["survey"].dropna().unique().tolist())
+    return surveys.audience_of(units), surveys.invitations(con, waves)
 
 
 def _with_dimensions(cache: _Cache, units: pd.DataFrame, period: Period, query: Query):
@@ -163,29 +179,49 @@ def _explode_groups(units: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(pieces, ignore_index=True)
 
 
-def _summarise(units: pd.DataFrame, measure, by: list[str], label: str) -> pd.DataFrame:
+def _summarise(units: pd.DataFrame, measure, by: list[str], label: str, survey) -> pd.DataFrame:
     keys = by or None
     grouped = units.groupby(by, dropna=False, observed=True) if keys else [((), units)]
     rows = []
     for key, part in grouped:
         key = key if isinstance(key, tuple) else (key,)
-        base = {"slice": label, "status": "ok", **dict(zip(by, key, strict=True))}
+        where = dict(zip(by, key, strict=True))
+        base = {"slice": label, "status": "ok", **where}
+        if survey is not None:
+            base |= _response(part, survey, where)
         rows.extend({**base, **row} for row in _statistic(part, measure))
     return pd.DataFrame(rows)
+
+
+def _response(part: pd.DataFrame, survey, where: dict) -> dict:
+    audience, invited = survey
+    people = surveys.invited_in_slice(invited, audience, where)
+    rate = len(part) / people if people else np.nan
+    return {"invited": people, "response_rate": rate, "weighted": "weight" in part}
+
+
+def _proportion(part: pd.DataFrame, numerator: float, n_units: int) -> tuple[float, ...]:
+    """The share and its Wilson interval; weighted (surveys) with Kish's effective size."""
+    if "weight" not in part:
+        return (numerator / n_units, *stats.wilson(numerator, n_units))
+    weight = part["weight"].astype(float)
+    share = float((weight * part["in_numerator"].fillna(False)).sum() / weight.sum())
+    effective = float(weight.sum() ** 2 / (weight**2).sum())
+    return (share, *stats.wilson(share * effective, effective))
 
 
 def _statistic(part: pd.DataFrame, measure) -> list[dict]:
     n_units = len(part)
     if measure.statistic == "proportion":
         numerator = float(part["in_numerator"].fillna(False).sum())
-        low, high = stats.wilson(numerator, n_units)
+        value, low, high = _proportion(part, numerator, n_units)
         scores = part["value"].dropna()
         return [
             {
                 "numerator": numerator,
                 "denominator": float(n_units),
                 "units": n_units,
-                "value": numerator / n_units,
+                "value": value,
                 "ci_low": low,
                 "ci_high": high,
                 "mean_score": scores.mean() if len(scores) else np.nan,
@@ -312,18 +348,28 @@ def _protect(frame: pd.DataFrame, statistic: str, query: Query) -> pd.DataFrame:
             _hide(frame, index, everything=True)
         elif _small_count(row, statistic, threshold):
             _hide(frame, index)
+        if _small(row.get("invited", np.nan) - row.get("units", np.nan), threshold):
+            frame.at[index, "response_rate"] = np.nan  # would reveal a few non-respondents
     if counted:
         _secondary(frame, original)
     return frame
 
 
-HIDDEN_ALWAYS = ("value", "ci_low", "ci_high", "mean_score", "previous_value", "change")
+HIDDEN_ALWAYS = (
+    "value",
+    "ci_low",
+    "ci_high",
+    "mean_score",
+    "previous_value",
+    "change",
+    "response_rate",
+)
 
 
 def _hide(frame: pd.DataFrame, index, *, everything: bool = False) -> None:
     columns = [*HIDDEN_ALWAYS, "numerator", "change_p"]
     if everything:
-        columns += ["denominator", "units"]
+        columns += ["denominator", "units", "invited"]
     for column in columns:
         if column in frame:
             frame.at[index, column] = np.nan

@@ -56,6 +56,7 @@ UNIT_SLICES = (
     "respondent_group",
     "age_band",
     "referral_source",
+    "survey",  # the survey wave a respondent answered (response rates and weighting)
 )
 STATISTICS = ("proportion", "mean", "ratio", "distribution", "fact")
 NEEDS = {  # the columns each statistic reads, beyond unit_id and in_denominator

@@ -29,7 +29,7 @@ def survey_item_units(ctx: MeasureContext, table: str, items: list[str]) -> pd.D
     score = " + ".join(f"{item}" for item in items)
     columns = ", ".join(f"{source} AS {target}" for source, target in slices.items())
     frame = ctx.sql(
-        f"""SELECT survey || ' / ' || respondent_id AS unit_id,
+        f"""SELECT survey || ' / ' || respondent_id AS unit_id, survey,
                    ({score}) / {len(items)}.0 AS value, {columns}
             FROM {table}
             WHERE response_date BETWEEN $start AND $end AND {answered}"""

@@ -241,3 +241,24 @@ def test_weighting_to_the_people_invited(valued_item):
     effective = 900 / (20 * 16 / 9 + 10 / 9)
     low, high = stats.wilson(14 / 30 * effective, effective)
     assert math.isclose(row["ci_low"], low) and math.isclose(row["ci_high"], high)
+
+
+def test_several_single_slicings_and_a_group_in_one_evaluation(toy_measure):
+    con = _store(boys=20, boys_nfa=10, girls=30, girls_nfa=12)
+    query = Query(
+        (toy_measure,), Period.parse("2024-25"), separately=("sex", "age_band"), group="cin"
+    )
+    result = evaluate(con, query)
+    assert set(result["slice"]) == {"all", "sex", "age_band"}
+    # Every child was referred in the year, so all are children in need; all aged 10 on
+    # 31 March 2025 (born 1 January 2015).
+    ages = result[result["slice"] == "age_band"]
+    assert ages["age_band"].tolist() == ["10-15"] and ages["denominator"].tolist() == [50]
+    # Nobody is on a child protection plan: no data for that group, not zero.
+    on_plans = evaluate(con, Query((toy_measure,), Period.parse("2024-25"), group="cp"))
+    assert on_plans["status"].tolist() == ["no data"]
+
+
+def test_a_dimension_the_units_lack_is_named(valued_item):
+    result = evaluate(_survey_store(), Query((valued_item,), Period.parse("2024-25"), by=("sex",)))
+    assert result[result["slice"] == "sex"]["status"].tolist() == ["not by sex"]

@@ -63,6 +63,7 @@ class Query:
     indicator_ids: tuple[str, ...]
     period: Period
     by: tuple[str, ...] = ()  # dimensions, crossed
+    separately: tuple[str, ...] = ()  # dimensions, each on its own (one slicing per dimension)
     group: str | None = None  # restrict to one group of spec §4
     threshold: int = 5
     with_change: bool = True
@@ -71,7 +72,7 @@ class Query:
 
 @dataclass
 class _Cache:
-    """Child dimensions per period, built once per evaluation."""
+    """Child dimensions per period, built once per evaluation; measures run through it."""
 
     con: duckdb.DuckDBPyConnection
     frames: dict[Period, pd.DataFrame] = field(default_factory=dict)
@@ -81,10 +82,16 @@ class _Cache:
             self.frames[period] = child_dimensions(self.con, period)
         return self.frames[period]
 
+    def units(self, measure, period: Period, threshold: int) -> pd.DataFrame:
+        """The measure's cohort units in the period."""
+        ctx = MeasureContext(self.con, period, {"disclosure_threshold": threshold})
+        units = measure.units(ctx)
+        return units[units["in_denominator"]]
+
 
 def evaluate(con: duckdb.DuckDBPyConnection, query: Query) -> pd.DataFrame:
     """The results table for every indicator asked for (see the module docstring)."""
-    unknown = [d for d in query.by if d not in DIMENSIONS]
+    unknown = [d for d in (*query.by, *query.separately) if d not in DIMENSIONS]
     if unknown:
         raise ValueError(f"unknown dimension(s) {unknown}; choose from {', '.join(DIMENSIONS)}")
     if query.group is not None and query.group not in GROUPS:
@@ -120,22 +127,34 @@ def _indicator(cache: _Cache, indicator_id: str, query: Query) -> pd.DataFrame:
 
 
 def _sliced_summary(cache: _Cache, measure, period: Period, query: Query) -> pd.DataFrame:
-    ctx = MeasureContext(cache.con, period, {"disclosure_threshold": query.threshold})
-    units = measure.units(ctx)
-    units = units[units["in_denominator"]]
+    units = cache.units(measure, period, query.threshold)
     if units.empty:
         return pd.DataFrame({"slice": ["all"], "status": ["no data"]})
-    units, missing = _with_dimensions(cache, units, period, query)
-    if missing:
-        return pd.DataFrame({"slice": ["all"], "status": [f"not by {missing}"]})
+    units = _with_child_dimensions(cache, units, period, query)
+    if query.group:
+        units = _in_group(units, query.group)
+        if units is None:
+            return pd.DataFrame({"slice": ["all"], "status": ["not by group"]})
+        if units.empty:
+            return pd.DataFrame({"slice": ["all"], "status": ["no data"]})
     survey = _survey_context(cache.con, units, query)
     if survey is not None and query.weighted:
         units = units.assign(weight=surveys.weights(units, survey[1]))
-    label = "×".join(query.by) if query.by else "all"
     rows = [_summarise(units, measure, [], "all", survey)]
-    if query.by:
-        rows.append(_summarise(units, measure, list(query.by), label, survey))
+    for slicing in _slicings(query):
+        label = "×".join(slicing)
+        sliced, missing = _slice_columns(units, slicing)
+        if missing:
+            rows.append(pd.DataFrame({"slice": [label], "status": [f"not by {missing}"]}))
+        else:
+            rows.append(_summarise(sliced, measure, list(slicing), label, survey))
     return pd.concat(rows, ignore_index=True)
+
+
+def _slicings(query: Query) -> list[tuple[str, ...]]:
+    """The crossed slicing asked for, then each dimension asked for separately."""
+    found = [query.by] if query.by else []
+    return found + [(d,) for d in query.separately if (d,) not in found]
 
 
 def _survey_context(con, units: pd.DataFrame, query: Query):
@@ -146,26 +165,41 @@ def _survey_context(con, units: pd.DataFrame, query: Query):
     return surveys.audience_of(units), surveys.invitations(con, waves)
 
 
-def _with_dimensions(cache: _Cache, units: pd.DataFrame, period: Period, query: Query):
-    """Units with the columns to slice by; the name of a dimension they cannot have, if any."""
-    wanted = set(query.by) | ({"group"} if query.group else set())
-    child_level = units["child_id"].notna().any()
-    if child_level and wanted - set(units.columns):
-        dims = cache.dimensions(period)
-        units = units.merge(dims, on="child_id", how="left", suffixes=("", "_child"))
-        for group in GROUPS:
-            units[group] = units[group].fillna(False).astype(bool)
-    if "group" in wanted:
-        if child_level:
+def _with_child_dimensions(cache: _Cache, units: pd.DataFrame, period: Period, query: Query):
+    """Child-level units with the child's dimensions and group flags joined on."""
+    if not units["child_id"].notna().any():
+        return units
+    wanted = {d for slicing in _slicings(query) for d in slicing}
+    if not (wanted - set(units.columns)) and not query.group:
+        return units
+    dims = cache.dimensions(period)
+    units = units.merge(dims, on="child_id", how="left", suffixes=("", "_child"))
+    for group in GROUPS:
+        units[group] = units[group].fillna(False).astype(bool)
+    return units
+
+
+def _in_group(units: pd.DataFrame, group: str) -> pd.DataFrame | None:
+    if group in units:
+        return units[units[group]]
+    if "respondent_group" in units and units["respondent_group"].notna().any():
+        return units[units["respondent_group"] == group]
+    return None  # units that belong to no child and no respondent group (e.g. meetings)
+
+
+def _slice_columns(units: pd.DataFrame, slicing: tuple[str, ...]):
+    """Units with a text column per dimension of the slicing (unknown where not recorded),
+    or the name of a dimension these units cannot be sliced by."""
+    if "group" in slicing:
+        if "cin" in units:
             units = _explode_groups(units)
-        elif "respondent_group" in units:
+        elif "respondent_group" in units and units["respondent_group"].notna().any():
             units = units.assign(group=units["respondent_group"])
         else:
             return units, "group"
-    if query.group:
-        units = units[units["group"] == query.group]
-    for dimension in query.by:
-        if dimension not in units.columns:
+    units = units.copy()
+    for dimension in slicing:
+        if dimension not in units.columns or units[dimension].isna().all():
             return units, dimension
         units[dimension] = units[dimension].astype("string").fillna(UNKNOWN)
     return units, None

@@ -27,7 +27,7 @@ if step == "generate":
     generate_demo(Path(out), children=int(children), years=int(years), seed=int(seed),
                   end_year=int(end_year))
     detail = {}
-else:
+elif step == "load":
     from framework.load import load_files
     from framework.privacy import DEMO_KEY, Pseudonymiser
     outcome = load_files([Path(out)], store_path=Path(store_path),
@@ -35,6 +35,9 @@ else:
     assert outcome.status == "loaded", outcome.message
     detail = {"records": sum(c.valid for r in outcome.results for c in r.counts.values()),
               "set_aside": sum(c.set_aside for r in outcome.results for c in r.counts.values())}
+if step == "engine":
+    from framework.engine.bench import time_engine
+    detail = time_engine(Path(store_path))
 seconds = time.perf_counter() - start
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -82,7 +85,9 @@ def run_benchmarks(sizes: list[int], *, work: Path, years: int, seed: int, end_y
         store_path.unlink(missing_ok=True)
         generated = _run_step("generate", out, store_path, children, years, seed, end_year)
         loaded = _run_step("load", out, store_path, children, years, seed, end_year)
-        rows.append((children, _size_mb(out), generated, loaded, store_path.stat().st_size / 1e6))
+        engine = _run_step("engine", out, store_path, children, years, seed, end_year)
+        size = store_path.stat().st_size / 1e6
+        rows.append((children, _size_mb(out), generated, loaded, size, engine))
     return _markdown(rows, years)
 
 
@@ -95,13 +100,14 @@ def _markdown(rows, years: int) -> str:
         f"{platform.system()} {platform.machine()}; {packages}. Years: {years}.",
         "",
         "| children | input MB | generate s | generate peak MB | load s | load peak MB "
-        "| records loaded | store MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| records loaded | store MB | catalogue s | engine peak MB | DuckDB floor s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for children, size, gen, load, store_mb in rows:
+    for children, size, gen, load, store_mb, engine in rows:
         lines.append(
             f"| {children:,} | {size:,.0f} | {gen['seconds']:.1f} | {gen['peak_mb']:,.0f} "
             f"| {load['seconds']:.1f} | {load['peak_mb']:,.0f} | {load['records']:,} "
-            f"| {store_mb:,.0f} |"
+            f"| {store_mb:,.0f} | {engine['catalogue_seconds']:.1f} | {engine['peak_mb']:,.0f} "
+            f"| {engine['floor_seconds']:.2f} |"
         )
     return "\n".join(lines)

@@ -76,16 +76,24 @@ class _Cache:
 
     con: duckdb.DuckDBPyConnection
     frames: dict[Period, pd.DataFrame] = field(default_factory=dict)
+    contexts: dict[Period, MeasureContext] = field(default_factory=dict)
 
     def dimensions(self, period: Period) -> pd.DataFrame:
         if period not in self.frames:
             self.frames[period] = child_dimensions(self.con, period)
         return self.frames[period]
 
+    def context(self, period: Period, threshold: int) -> MeasureContext:
+        """One context per period, so measures of a period can share work (see units.py)."""
+        if period not in self.contexts:
+            self.contexts[period] = MeasureContext(
+                self.con, period, {"disclosure_threshold": threshold}
+            )
+        return self.contexts[period]
+
     def units(self, measure, period: Period, threshold: int) -> pd.DataFrame:
         """The measure's cohort units in the period."""
-        ctx = MeasureContext(self.con, period, {"disclosure_threshold": threshold})
-        units = measure.units(ctx)
+        units = measure.units(self.context(period, threshold))
         return units[units["in_denominator"]]
 
 

@@ -80,6 +80,14 @@ class MeasureContext:
     period: Period
     settings: dict = field(default_factory=dict)  # e.g. {"disclosure_threshold": 5}
 
+    shared: dict = field(default_factory=dict)  # work measures of one period share
+
+    def cached(self, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A frame several measures of this period need (e.g. plan spells), computed once."""
+        if key not in self.shared:
+            self.shared[key] = compute()
+        return self.shared[key]
+
     def sql(self, query: str, **params) -> pd.DataFrame:
         """Run a query with named parameters ($name); the period's dates are always available
         as $start and $end, and the last 6 months as $h2_start/$h2_end, the 6 months before

@@ -238,6 +238,7 @@ def _summarise(units: pd.DataFrame, measure, by: list[str], label: str, survey) 
 def _response(part: pd.DataFrame, survey, where: dict) -> dict:
     audience, invited = survey
     people = surveys.invited_in_slice(invited, audience, where)
+    people = np.nan if people is None else people
     rate = len(part) / people if people else np.nan
     return {"invited": people, "response_rate": rate, "weighted": "weight" in part}
 
@@ -315,8 +316,8 @@ def _statistic(part: pd.DataFrame, measure) -> list[dict]:
 def _add_change(current: pd.DataFrame, before: pd.DataFrame, statistic: str) -> pd.DataFrame:
     """The previous period's value beside each row, the change, and whether it is larger than
     chance (two-sided p < 0.05 by the test that suits the statistic)."""
-    if before.empty or "value" not in before:
-        return current
+    if before.empty or "value" not in before or "value" not in current:
+        return current  # no data in one of the two periods: no change to state
     keys = [c for c in ("slice", *DIMENSIONS, "category") if c in current and c in before]
     carried = [c for c in ("value", "numerator", "denominator", "units", "sd") if c in before]
     previous = before[[*keys, *carried]].rename(columns={c: f"prev_{c}" for c in carried})
@@ -379,6 +380,8 @@ def _protect(frame: pd.DataFrame, statistic: str, query: Query) -> pd.DataFrame:
     if "status" not in frame:
         frame["status"] = "ok"
     threshold = query.threshold
+    if statistic == "fact":
+        return frame  # a fact about the organisation (e.g. a values statement) names nobody
     counted = statistic in ("proportion", "distribution")
     original = frame.copy()
     for index, row in frame.iterrows():

@@ -15,16 +15,26 @@ import pandas as pd
 
 from framework.engine import measures as measures_package
 from framework.engine.aggregate import DIMENSIONS, Query, evaluate
+from framework.engine.catalogue import catalogue, check_functions
 from framework.engine.periods import Period
 from framework.engine.units import MEASURES
 
 FORMATS = ("csv", "table", "json")
 
 
+class EngineError(RuntimeError):
+    """The catalogue and the measures disagree: a programming error, refused at start."""
+
+
 def load_measures() -> dict:
-    """Import every module of framework.engine.measures, so each registers its measures."""
+    """Import every measure module (each registers its measures), then check the catalogue
+    against them: every indicator has its registered function with the same statistic, and
+    every measure is catalogued. Raises EngineError listing every disagreement."""
     for module in pkgutil.iter_modules(measures_package.__path__):
         importlib.import_module(f"{measures_package.__name__}.{module.name}")
+    problems = check_functions(catalogue())
+    if problems:
+        raise EngineError("the catalogue and the measures disagree:\n" + "\n".join(problems))
     return MEASURES
 
 
@@ -60,7 +70,7 @@ def parse_by(text: str | None) -> tuple[str, ...]:
 def select_indicators(requested: str | None) -> tuple[str, ...]:
     load_measures()
     if not requested:
-        return tuple(sorted(MEASURES, key=indicator_order))
+        return catalogue().ids
     wanted = [i.strip() for i in requested.split(",") if i.strip()]
     unknown = [i for i in wanted if i not in MEASURES]
     if unknown:
@@ -104,4 +114,12 @@ def write(frame: pd.DataFrame, fmt: str, out: Path | None) -> str | None:
     return None
 
 
-__all__ = ["FORMATS", "indicator_order", "latest_period", "load_measures", "report", "write"]
+__all__ = [
+    "FORMATS",
+    "EngineError",
+    "indicator_order",
+    "latest_period",
+    "load_measures",
+    "report",
+    "write",
+]

@@ -222,6 +222,8 @@ def _explode_groups(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def _summarise(units: pd.DataFrame, measure, by: list[str], label: str, survey) -> pd.DataFrame:
+    if survey is None and measure.statistic in ("proportion", "distribution"):
+        return _summarise_counts(units, measure, by, label)
     keys = by or None
     grouped = units.groupby(by, dropna=False, observed=True) if keys else [((), units)]
     rows = []
@@ -233,6 +235,38 @@ def _summarise(units: pd.DataFrame, measure, by: list[str], label: str, survey) 
             base |= _response(part, survey, where)
         rows.extend({**base, **row} for row in _statistic(part, measure))
     return pd.DataFrame(rows)
+
+
+def _summarise_counts(units: pd.DataFrame, measure, by: list[str], label: str) -> pd.DataFrame:
+    """Proportions and distributions for every slice at once (the common case, vectorised).
+    Gives the same rows as the general path (_statistic per slice)."""
+    keys = by or ["_whole"]
+    units = units.assign(_whole="all") if not by else units
+    if measure.statistic == "proportion":
+        table = units.groupby(keys, dropna=False, observed=True).agg(
+            units=("unit_id", "size"),
+            numerator=("in_numerator", "sum"),
+            mean_score=("value", "mean"),
+        )
+    else:
+        sizes = units.groupby(keys, dropna=False, observed=True).size().rename("units")
+        counts = (
+            units.groupby([*keys, "category"], dropna=False, observed=True)
+            .size()
+            .unstack("category")
+            .reindex(columns=list(measure.categories), fill_value=0)
+            .fillna(0)
+        )
+        table = counts.stack().rename("numerator").reset_index("category").join(sizes)
+    table = table.reset_index()
+    table["numerator"] = table["numerator"].astype(float)
+    table["denominator"] = table["units"].astype(float)
+    table["value"] = table["numerator"] / table["denominator"]
+    table["ci_low"], table["ci_high"] = stats.wilson_arrays(
+        table["numerator"].to_numpy(), table["denominator"].to_numpy()
+    )
+    table["slice"], table["status"] = label, "ok"
+    return table.drop(columns=["_whole"], errors="ignore")
 
 
 def _response(part: pd.DataFrame, survey, where: dict) -> dict:
@@ -382,22 +416,47 @@ def _protect(frame: pd.DataFrame, statistic: str, query: Query) -> pd.DataFrame:
     threshold = query.threshold
     if statistic == "fact":
         return frame  # a fact about the organisation (e.g. a values statement) names nobody
+    if "units" not in frame:
+        return frame  # only status rows (no data, not by a dimension): nothing to protect
     counted = statistic in ("proportion", "distribution")
     original = frame.copy()
-    for index, row in frame.iterrows():
-        if row.get("status") != "ok":
-            continue
-        if _small(row.get("units"), threshold) or (
-            counted and _small(row.get("denominator"), threshold)
-        ):
-            _hide(frame, index, everything=True)
-        elif _small_count(row, statistic, threshold):
-            _hide(frame, index)
-        if _small(row.get("invited", np.nan) - row.get("units", np.nan), threshold):
-            frame.at[index, "response_rate"] = np.nan  # would reveal a few non-respondents
+    ok = frame["status"] == "ok"
+
+    def small(column: str) -> pd.Series:
+        if column not in frame:
+            return pd.Series(False, index=frame.index)
+        values = pd.to_numeric(frame[column], errors="coerce")
+        return (values > 0) & (values <= threshold)
+
+    everything = ok & (small("units") | (small("denominator") if counted else False))
+    if counted:
+        rest = frame["denominator"] - frame["numerator"]
+        revealing = small("numerator") | ((rest > 0) & (rest <= threshold))
+    elif statistic == "ratio":
+        revealing = small("numerator")
+    else:
+        revealing = pd.Series(False, index=frame.index)
+    _hide_rows(frame, everything, everything=True)
+    _hide_rows(frame, ok & ~everything & revealing)
+    if "invited" in frame:
+        gap = pd.to_numeric(frame["invited"], errors="coerce") - frame["units"]
+        frame.loc[ok & (gap > 0) & (gap <= threshold), "response_rate"] = np.nan  # non-respondents
     if counted:
         _secondary(frame, original)
     return frame
+
+
+def _hide_rows(frame: pd.DataFrame, mask: pd.Series, *, everything: bool = False) -> None:
+    mask = mask.fillna(False).astype(bool)
+    if not mask.any():
+        return
+    columns = [*HIDDEN_ALWAYS, "numerator", "change_p"]
+    if everything:
+        columns += ["denominator", "units", "invited"]
+    present = [c for c in columns if c in frame]
+    frame[present] = frame[present].astype(float)
+    frame.loc[mask, present] = np.nan
+    frame.loc[mask, "suppressed"] = True
 
 
 HIDDEN_ALWAYS = (
@@ -427,6 +486,8 @@ def _secondary(frame: pd.DataFrame, original: pd.DataFrame) -> None:
     count cannot be worked back by subtraction. Groups overlap (a child can be in several), so
     they are not parts of a whole and are left to primary suppression."""
     ok = (frame["status"] == "ok") & ~frame["slice"].isin(["all", "group"])
+    if not ok.any():
+        return  # nothing sliced: nothing to difference
     categories = frame["category"].fillna("-") if "category" in frame else "-"
     for column in ("numerator", "denominator"):
         if column not in frame:

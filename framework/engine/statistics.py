@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 Z = 1.959963984540054  # the 97.5th centile of the standard normal distribution
 # t distribution, 97.5th centile, by degrees of freedom 1..29 (beyond, the normal is used)
 _T975 = (
@@ -28,6 +30,20 @@ def wilson(numerator: float, denominator: float) -> tuple[float, float]:
     # At 0 or n the bound is exactly 0 or 1; rounding must not put it on the wrong side.
     low = 0.0 if numerator == 0 else max(0.0, min(p, centre - half))
     high = 1.0 if numerator == denominator else min(1.0, max(p, centre + half))
+    return low, high
+
+
+def wilson_arrays(numerators, denominators) -> tuple:
+    """Wilson intervals for arrays of counts (the same formula as ``wilson``)."""
+    n = np.asarray(denominators, dtype=float)
+    k = np.asarray(numerators, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        scale = 1 + Z * Z / n
+        centre = (p + Z * Z / (2 * n)) / scale
+        half = Z * np.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / scale
+        low = np.where(k == 0, 0.0, np.maximum(0.0, np.minimum(p, centre - half)))
+        high = np.where(k == n, 1.0, np.minimum(1.0, np.maximum(p, centre + half)))
     return low, high
 
 
@@ -100,4 +116,5 @@ __all__ = [
     "two_proportion_p",
     "two_rate_p",
     "wilson",
+    "wilson_arrays",
 ]

@@ -151,8 +151,9 @@ def empty_units(*extra: str) -> pd.DataFrame:
 
 
 def conform(frame: pd.DataFrame, statistic: str, *, measure: str = "measure") -> pd.DataFrame:
-    """Check a measure's rows against the contract and return them with the contract's dtypes
-    (missing optional columns added). Raises UnitContractError naming the problem."""
+    """Check a measure's rows against the contract and return them ready for the aggregator
+    (missing optional columns added; booleans and numbers typed). Raises UnitContractError
+    naming the problem."""
     if statistic not in STATISTICS:
         raise UnitContractError(f"{measure}: unknown statistic {statistic!r}")
     unknown = set(frame.columns) - set(UNIT_COLUMNS) - set(UNIT_SLICES)
@@ -161,19 +162,26 @@ def conform(frame: pd.DataFrame, statistic: str, *, measure: str = "measure") ->
     for required in ("unit_id", "in_denominator", *NEEDS[statistic]):
         if required not in frame.columns:
             raise UnitContractError(f"{measure}: a {statistic} needs the column {required}")
+    # Checked with cheap numpy operations and only the conversions the aggregator relies on:
+    # this runs for every indicator and period, and pandas extension types cost per column.
     out = frame.copy()
-    for name, dtype in UNIT_COLUMNS.items():
+    for name in UNIT_COLUMNS:
         if name not in out.columns:
-            out[name] = pd.Series(pd.NA, index=out.index, dtype=dtype)
-        out[name] = out[name].astype(dtype)
-    if out["unit_id"].isna().any() or out["unit_id"].duplicated().any():
+            out[name] = None
+    unit_id = out["unit_id"]
+    if unit_id.isna().any() or not unit_id.is_unique:
         raise UnitContractError(f"{measure}: unit_id must be present and unique")
-    if out["in_denominator"].isna().any():
+    cohort = out["in_denominator"]
+    if cohort.isna().any():
         raise UnitContractError(f"{measure}: in_denominator must be true or false on every row")
+    out["in_denominator"] = cohort.astype(bool)
     if statistic == "proportion":
-        numerator_outside = out["in_numerator"].fillna(False) & ~out["in_denominator"]
-        if numerator_outside.any():
+        numerator = out["in_numerator"].fillna(False).astype(bool)
+        if (numerator & ~out["in_denominator"]).any():
             raise UnitContractError(f"{measure}: a unit in the numerator is not in the cohort")
+        out["in_numerator"] = numerator
+    for name in ("value", "amount"):
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     return out
 
 

@@ -240,8 +240,9 @@ def _summarise(units: pd.DataFrame, measure, by: list[str], label: str, survey) 
 def _summarise_counts(units: pd.DataFrame, measure, by: list[str], label: str) -> pd.DataFrame:
     """Proportions and distributions for every slice at once (the common case, vectorised).
     Gives the same rows as the general path (_statistic per slice)."""
-    keys = by or ["_whole"]
-    units = units.assign(_whole="all") if not by else units
+    if not by:
+        return _whole_counts(units, measure, label)
+    keys = by
     if measure.statistic == "proportion":
         table = units.groupby(keys, dropna=False, observed=True).agg(
             units=("unit_id", "size"),
@@ -266,7 +267,40 @@ def _summarise_counts(units: pd.DataFrame, measure, by: list[str], label: str) -
         table["numerator"].to_numpy(), table["denominator"].to_numpy()
     )
     table["slice"], table["status"] = label, "ok"
-    return table.drop(columns=["_whole"], errors="ignore")
+    return table
+
+
+def _whole_counts(units: pd.DataFrame, measure, label: str) -> pd.DataFrame:
+    """The whole cohort's row(s), without grouping (most results are of the whole)."""
+    n_units = len(units)
+    if measure.statistic == "proportion":
+        numerators = np.array([float(units["in_numerator"].sum())])
+        scores = units["value"].dropna()
+        extra = {"mean_score": [scores.mean() if len(scores) else np.nan]}
+        categories = None
+    else:
+        counts = units["category"].value_counts()
+        numerators = np.array([float(counts.get(c, 0)) for c in measure.categories])
+        categories = list(measure.categories)
+        extra = {}
+    denominators = np.full(len(numerators), float(n_units))
+    low, high = stats.wilson_arrays(numerators, denominators)
+    table = pd.DataFrame(
+        {
+            "numerator": numerators,
+            "denominator": denominators,
+            "units": n_units,
+            "value": numerators / n_units,
+            "ci_low": low,
+            "ci_high": high,
+            "slice": label,
+            "status": "ok",
+            **extra,
+        }
+    )
+    if categories is not None:
+        table["category"] = categories
+    return table
 
 
 def _response(part: pd.DataFrame, survey, where: dict) -> dict:
@@ -419,35 +453,38 @@ def _protect(frame: pd.DataFrame, statistic: str, query: Query) -> pd.DataFrame:
     if "units" not in frame:
         return frame  # only status rows (no data, not by a dimension): nothing to protect
     counted = statistic in ("proportion", "distribution")
-    original = frame.copy()
-    ok = frame["status"] == "ok"
+    sliced = (frame["slice"] != "all").any()
+    original = frame.copy() if counted and sliced else None  # for secondary suppression
+    ok = (frame["status"] == "ok").to_numpy()
 
-    def small(column: str) -> pd.Series:
+    def small(column: str) -> np.ndarray:
         if column not in frame:
-            return pd.Series(False, index=frame.index)
-        values = pd.to_numeric(frame[column], errors="coerce")
+            return np.zeros(len(frame), dtype=bool)
+        values = frame[column].to_numpy(dtype=float, na_value=np.nan)
         return (values > 0) & (values <= threshold)
 
     everything = ok & (small("units") | (small("denominator") if counted else False))
     if counted:
-        rest = frame["denominator"] - frame["numerator"]
+        rest = frame["denominator"].to_numpy(dtype=float, na_value=np.nan) - frame[
+            "numerator"
+        ].to_numpy(dtype=float, na_value=np.nan)
         revealing = small("numerator") | ((rest > 0) & (rest <= threshold))
     elif statistic == "ratio":
         revealing = small("numerator")
     else:
-        revealing = pd.Series(False, index=frame.index)
+        revealing = np.zeros(len(frame), dtype=bool)
     _hide_rows(frame, everything, everything=True)
     _hide_rows(frame, ok & ~everything & revealing)
     if "invited" in frame:
-        gap = pd.to_numeric(frame["invited"], errors="coerce") - frame["units"]
+        invited = frame["invited"].to_numpy(dtype=float, na_value=np.nan)
+        gap = invited - frame["units"].to_numpy(dtype=float, na_value=np.nan)
         frame.loc[ok & (gap > 0) & (gap <= threshold), "response_rate"] = np.nan  # non-respondents
-    if counted:
+    if original is not None:
         _secondary(frame, original)
     return frame
 
 
-def _hide_rows(frame: pd.DataFrame, mask: pd.Series, *, everything: bool = False) -> None:
-    mask = mask.fillna(False).astype(bool)
+def _hide_rows(frame: pd.DataFrame, mask: np.ndarray, *, everything: bool = False) -> None:
     if not mask.any():
         return
     columns = [*HIDDEN_ALWAYS, "numerator", "change_p"]

@@ -708,7 +708,7 @@ class Journeys:
         care = self.p.care
         previous: LeaverStatus | None = None
         for age in range(17, 22):
-            if birthday(child.dob, age) <= last.end:
+            if birthday(child.dob, age) < last.end:  # leaving on the birthday counts
                 continue
             status = self._leaver_status(rng, age, previous, care)
             child.leaver.append(status)

@@ -127,6 +127,9 @@ def _indicator(cache: _Cache, indicator_id: str, query: Query) -> pd.DataFrame:
     current = _sliced_summary(cache, measure, query.period, query)
     if query.with_change and not current.empty and measure.statistic != "fact":
         before = _sliced_summary(cache, measure, query.period.previous(), query)
+        # The previous period's numbers are protected as if published on their own, so a
+        # value hidden there cannot reappear here as the previous value or through the change.
+        before = _protect(before, measure.statistic, query)
         current = _add_change(current, before, measure.statistic)
     current["indicator_id"] = indicator_id
     current["period"] = query.period.label
@@ -453,7 +456,7 @@ def _protect(frame: pd.DataFrame, statistic: str, query: Query) -> pd.DataFrame:
     if "units" not in frame:
         return frame  # only status rows (no data, not by a dimension): nothing to protect
     counted = statistic in ("proportion", "distribution")
-    sliced = (frame["slice"] != "all").any()
+    sliced = (frame["slice"] != "all").any() or statistic == "distribution"
     original = frame.copy() if counted and sliced else None  # for secondary suppression
     ok = (frame["status"] == "ok").to_numpy()
 
@@ -493,6 +496,9 @@ def _hide_rows(frame: pd.DataFrame, mask: np.ndarray, *, everything: bool = Fals
     present = [c for c in columns if c in frame]
     frame[present] = frame[present].astype(float)
     frame.loc[mask, present] = np.nan
+    if "change_significant" in frame:
+        frame["change_significant"] = frame["change_significant"].astype("boolean")
+        frame.loc[mask, "change_significant"] = pd.NA
     frame.loc[mask, "suppressed"] = True
 
 
@@ -514,28 +520,94 @@ def _hide(frame: pd.DataFrame, index, *, everything: bool = False) -> None:
     for column in columns:
         if column in frame:
             frame.at[index, column] = np.nan
+    if "change_significant" in frame:
+        frame.at[index, "change_significant"] = pd.NA
     frame.at[index, "suppressed"] = True
 
 
+# --- secondary suppression -------------------------------------------------------------------
+#
+# Counts that add up to another count form a "sum": the slices of one dimension add up to the
+# whole; the cells of a crossed slicing that share one dimension's value add up to that value's
+# row; the categories of a distribution add up to its denominator. In any sum, one hidden part
+# could be worked back from the total and the other parts. So, repeatedly until nothing changes,
+# wherever a sum has exactly one hidden part, one more part is hidden (the smallest shown, a
+# non-zero one if any), or the total when no other part can be. Totals are treated as shown
+# even when they are not in this result: another query may publish them.
+
+
 def _secondary(frame: pd.DataFrame, original: pd.DataFrame) -> None:
-    """Slices of one dimension (per category) add up to the whole: when exactly one slice's
-    count is hidden and the whole's is shown, hide the next smallest slice too, so the hidden
-    count cannot be worked back by subtraction. Groups overlap (a child can be in several), so
-    they are not parts of a whole and are left to primary suppression."""
-    ok = (frame["status"] == "ok") & ~frame["slice"].isin(["all", "group"])
-    if not ok.any():
-        return  # nothing sliced: nothing to difference
-    categories = frame["category"].fillna("-") if "category" in frame else "-"
-    for column in ("numerator", "denominator"):
-        if column not in frame:
-            continue
-        for _, part in frame[ok].groupby([frame["slice"][ok], pd.Series(categories)[ok]]):
-            counts = original.loc[part.index, column]
-            hidden = [i for i in part.index if pd.isna(frame.at[i, column]) and counts[i] > 0]
-            shown = [i for i in part.index if pd.notna(frame.at[i, column]) and counts[i] > 0]
-            if len(hidden) == 1 and shown:
-                smallest = min(shown, key=lambda i: counts[i])
-                _hide(frame, smallest, everything=column == "denominator")
+    ok = frame["status"] == "ok"
+    if not (ok & ~frame["slice"].isin(["all", "group"])).any() and "category" not in frame:
+        return
+    sums = _sums(frame[ok])
+    for _ in range(20):  # each pass hides at least one more cell; a handful always suffice
+        changed = False
+        for parts, total, column in sums:
+            changed |= _protect_sum(frame, original, parts, total, column)
+        if not changed:
+            return
+
+
+def _key_columns(frame: pd.DataFrame, dims: list[str]) -> list[str]:
+    return [*dims, "category"] if "category" in frame else dims
+
+
+def _sums(rows: pd.DataFrame) -> list[tuple[list, object, str]]:
+    """(part row indices, total row index or None, column) for every sum in the result."""
+    found = []
+    category = rows["category"].fillna("-") if "category" in rows else None
+    for label, sliced in rows.groupby("slice"):
+        dims = [] if label == "all" else label.split("×")
+        if category is not None:  # the categories of one row add up to its denominator
+            for _, parts in sliced.groupby([sliced[d] for d in dims] or [sliced["slice"]]):
+                found.append((list(parts.index), None, "numerator"))
+        if not dims or label == "group":
+            continue  # (groups overlap: a child can be in several, so they are not parts)
+        for dim in dims:
+            rest = [d for d in dims if d != dim]
+            keys = [
+                *(sliced[d] for d in rest),
+                *([category[sliced.index]] if category is not None else []),
+            ]
+            groups = sliced.groupby(keys) if keys else [((), sliced)]
+            for key, parts in groups:
+                total = _total_row(rows, rest, key, category)
+                for column in ("numerator", "denominator"):
+                    found.append((list(parts.index), total, column))
+    return found
+
+
+def _total_row(rows: pd.DataFrame, dims: list[str], key, category) -> object:
+    """The row the parts add up to (the whole, or the row of the other dimensions' values)."""
+    key = key if isinstance(key, tuple) else (key,)
+    label = "×".join(dims) if dims else "all"
+    match = rows["slice"] == label
+    for dim, value in zip(dims, key, strict=False):
+        match &= rows[dim] == value
+    if category is not None:
+        match &= category == key[-1]
+    found = rows.index[match.fillna(False)]
+    return found[0] if len(found) else None
+
+
+def _protect_sum(frame, original, parts: list, total, column: str) -> bool:
+    if column not in frame:
+        return False
+    counts = original.loc[parts, column]
+    hidden = [i for i in parts if pd.isna(frame.at[i, column]) and counts[i] > 0]
+    if len(hidden) != 1:
+        return False
+    shown = [i for i in parts if pd.notna(frame.at[i, column])]
+    candidates = [i for i in shown if counts[i] > 0] or shown
+    everything = column == "denominator"
+    if candidates:
+        _hide(frame, min(candidates, key=lambda i: counts[i]), everything=everything)
+        return True
+    if total is not None and pd.notna(frame.at[total, column]):
+        _hide(frame, total, everything=everything)
+        return True
+    return False
 
 
 __all__ = ["DIMENSIONS", "RESULT_COLUMNS", "Query", "conform_results", "evaluate"]

@@ -394,8 +394,12 @@ def test_no_count_from_one_to_the_threshold_is_shown(con, store, threshold, peri
 
 
 def _single_hidden(parts: pd.DataFrame, total: pd.Series, column: str) -> bool:
-    """One hidden part of a shown total is the total minus the others."""
-    return _shown(total[column]) and parts[column].isna().sum() == 1
+    """One hidden part of a shown total is the total minus the others. Recovering a zero
+    discloses nobody (a cell can be hidden for its small denominator while its numerator is 0,
+    and a shown whole of 0 then says so), so only a non-zero recovered count is a leak."""
+    if not _shown(total[column]) or parts[column].isna().sum() != 1:
+        return False
+    return total[column] - parts[column].sum() != 0
 
 
 def assert_not_differenced(result: pd.DataFrame) -> None:

@@ -12,7 +12,7 @@ from framework.privacy import Pseudonymiser
 
 # Property tests: no per-example deadline (speed is benchmarked, not asserted), and the same
 # examples on every run by default, so CI's verdict is reproducible. Set
-# HYPOTHESIS_PROFILE=explore to search new random examples (and many more of them) locally.
+# HYPOTHESIS_PROFILE=explore (or pass --hypothesis-seed=N) to search new random examples.
 settings.register_profile("project", deadline=None, derandomize=True)
 settings.register_profile("explore", deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "project"))

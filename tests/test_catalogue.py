@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import re
 import tomllib
@@ -505,3 +506,53 @@ def test_completeness_every_indicator_has_its_registered_measure(real):
     """COMPLETENESS: each indicator's function exists, is registered in units.MEASURES under
     its id with the catalogue's statistic, and every registered measure is catalogued."""
     assert check_functions(real) == []
+
+
+def test_completeness_every_indicator_has_a_worked_example():
+    """COMPLETENESS: every catalogue indicator's measure is called by name in a hand-worked
+    example: a ``units(…, "B1.2", …)`` call inside a test of tests/test_measures_*.py, with the
+    id written in the call, in a loop over literal ids, or in the test's parametrize list."""
+    exercised: set[str] = set()
+    for path in Path(__file__).parent.glob("test_measures_*.py"):
+        exercised |= _ids_worked_in(path)
+    missing = [i for i in load_catalogue().ids if i not in exercised]
+    assert missing == [], f"indicators without a worked example: {missing}"
+
+
+def _strings(node) -> set[str]:
+    return {
+        a.value for a in ast.walk(node) if isinstance(a, ast.Constant) and isinstance(a.value, str)
+    }
+
+
+def _ids_worked_in(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lists = {  # module-level names -> the strings they hold (parametrize lists)
+        target.id: _strings(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    found: set[str] = set()
+    for function in ast.walk(tree):
+        if not (isinstance(function, ast.FunctionDef) and function.name.startswith("test")):
+            continue
+        calls = [
+            n
+            for n in ast.walk(function)
+            if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "units"
+        ]
+        if not calls:
+            continue
+        for call in calls:
+            found |= _strings(call)
+        for node in ast.walk(function):
+            if isinstance(node, ast.For):
+                found |= _strings(node.iter)
+        for decorator in function.decorator_list:
+            found |= _strings(decorator)
+            for name in ast.walk(decorator):
+                if isinstance(name, ast.Name) and name.id in lists:
+                    found |= lists[name.id]
+    return found

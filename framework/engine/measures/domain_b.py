@@ -88,10 +88,8 @@ def _per_context(helper):
 
     @functools.wraps(helper)
     def run(ctx: MeasureContext) -> pd.DataFrame:
-        cache = ctx.__dict__.setdefault("_shared_units", {})
-        if helper.__name__ not in cache:
-            cache[helper.__name__] = helper(ctx)
-        return cache[helper.__name__].copy()
+        key = f"domain_b.{helper.__name__}"
+        return ctx.cached(key, lambda: helper(ctx)).copy()
 
     return run
 

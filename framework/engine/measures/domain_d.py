@@ -50,14 +50,8 @@ PLANS_IN_COHORT = "('cin', 'cp', 'cla')"  # reviews of these plans; not pathway 
 def _shared(ctx: MeasureContext, key: tuple, compute):
     """``compute()`` once per context: several indicators read the same per-child halves (the
     nine education indicators, a factor's % and its change). Kept on the context, which lives
-    for one period's run; without an attribute dictionary, computed every time."""
-    try:
-        cache = vars(ctx).setdefault("_domain_d_shared", {})
-    except TypeError:
-        return compute()
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key].copy()
+    for one period's run (``MeasureContext.cached``)."""
+    return ctx.cached(f"domain_d.{key!r}", compute).copy()
 
 
 def _past_year_start(ctx: MeasureContext) -> date:

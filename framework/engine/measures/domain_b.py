@@ -283,10 +283,10 @@ def b3_3(ctx: MeasureContext) -> pd.DataFrame:
     return _rows(frame[["unit_id", "child_id", "in_denominator", "in_numerator"]])
 
 
-def b3_3_within_two_years(ctx: MeasureContext) -> pd.DataFrame:
+@measure("B3.3b", "proportion")
+def b3_3b(ctx: MeasureContext) -> pd.DataFrame:
     """Reported beside B3.3 (§12): CP plans started in the year whose child's previous plan in
-    the store ended within 2 years before this plan's start. Not registered: the catalogue
-    has no id for it yet (it could be registered as a second part, e.g. "B3.3b")."""
+    the store ended within 2 years before this plan's start."""
     frame = _cp_plans_started(ctx)
     frame["in_numerator"] = frame["previous_within_two_years"]
     return _rows(frame[["unit_id", "child_id", "in_denominator", "in_numerator"]])

@@ -82,3 +82,21 @@ def tiny_store(text: str = "") -> duckdb.DuckDBPyConnection:
     if text.strip():
         add_rows(con, text)
     return con
+
+
+# --- reading a measure's unit rows in worked examples ------------------------------------------
+
+
+def numerator(frame: pd.DataFrame) -> set[str]:
+    """Unit ids in the numerator (the contract keeps them inside the denominator)."""
+    return set(frame.loc[frame["in_denominator"] & frame["in_numerator"].fillna(False), "unit_id"])
+
+
+def denominator(frame: pd.DataFrame) -> set[str]:
+    return set(frame.loc[frame["in_denominator"], "unit_id"])
+
+
+def categories(frame: pd.DataFrame) -> dict[str, str]:
+    """Each cohort unit's category (distributions)."""
+    cohort = frame[frame["in_denominator"]]
+    return dict(zip(cohort["unit_id"], cohort["category"], strict=True))

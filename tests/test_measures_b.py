@@ -9,26 +9,12 @@ from __future__ import annotations
 import framework.engine.measures.domain_b  # noqa: F401  (registers the measures)
 from framework.engine.periods import Period
 from framework.engine.units import MEASURES, UNIT_COLUMNS, MeasureContext
-from tests.engine_store import tiny_store
+from tests.engine_store import categories, denominator, numerator, tiny_store
 
 
 def units(indicator: str, text: str, period: str = "2024-25"):
     ctx = MeasureContext(tiny_store(text), Period.parse(period))
     return MEASURES[indicator].units(ctx)
-
-
-def numerator(frame) -> set[str]:
-    """unit ids in the numerator (all must be in the denominator)."""
-    return set(frame.loc[frame["in_numerator"].fillna(False), "unit_id"])
-
-
-def denominator(frame) -> set[str]:
-    return set(frame.loc[frame["in_denominator"], "unit_id"])
-
-
-def categories(frame) -> dict[str, str]:
-    cohort = frame[frame["in_denominator"]]
-    return dict(zip(cohort["unit_id"], cohort["category"], strict=True))
 
 
 # --- B1: referral outcomes ------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 import framework.engine.measures.domain_c  # noqa: F401  (registers the measures)
 from framework.engine.periods import Period
 from framework.engine.units import MEASURES, MeasureContext
-from tests.engine_store import tiny_store
+from tests.engine_store import numerator, tiny_store
 
 
 def units(store, indicator: str, period: str = "2024-25"):
@@ -19,10 +19,6 @@ def units(store, indicator: str, period: str = "2024-25"):
 def counts(frame) -> tuple[int, int]:
     cohort = frame[frame["in_denominator"]]
     return int(cohort["in_numerator"].sum()), len(cohort)
-
-
-def numerator(frame) -> set[str]:
-    return set(frame.loc[frame["in_denominator"] & frame["in_numerator"], "unit_id"])
 
 
 # --- C1.1: changes of social worker in the last 6 months ----------------------------------------

@@ -15,7 +15,7 @@ import pytest
 import framework.engine.measures.domain_d  # noqa: F401  (registers the measures)
 from framework.engine.periods import Period
 from framework.engine.units import MEASURES, MeasureContext
-from tests.engine_store import tiny_store
+from tests.engine_store import categories, tiny_store
 
 
 def units(store, indicator: str, period: str = "2024-25"):
@@ -29,11 +29,6 @@ def counts(frame) -> tuple[int, int]:
 
 def numerator_ids(frame) -> set[str]:
     return set(frame.loc[frame["in_denominator"] & frame["in_numerator"], "child_id"])
-
-
-def categories(frame) -> dict[str, str]:
-    cohort = frame[frame["in_denominator"]]
-    return dict(zip(cohort["unit_id"], cohort["category"], strict=True))
 
 
 def cohort(*children: str) -> str:

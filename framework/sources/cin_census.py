@@ -46,7 +46,7 @@ from framework.sources.problems import (
     TableCount,
     UnreadableFile,
 )
-from framework.sources.safe_xml import iter_elements, root_tag, sniff, text
+from framework.sources.safe_xml import iter_elements, require_root, sniff, text
 from framework.store.schema import BOOL, DATE, INT, TABLES
 
 SOURCE = "cin_census"
@@ -192,7 +192,7 @@ def read_cin_census(path: Path, *, collection_year: int | None = None) -> ReadRe
     when the collection year cannot be told.
     """
     path = Path(path)
-    _require_message_root(path)
+    require_root(path, "Message", "a CiN census XML file")
     extractor = _Extractor(path)
     with _collector_paused():
         extractor.run()
@@ -238,22 +238,6 @@ def _collector_paused() -> Iterator[None]:
 
 
 # --- Refusing files that are not a readable census ----------------------------------------------
-
-
-def _require_message_root(path: Path) -> None:
-    try:
-        tag = root_tag(path)
-    except etree.XMLSyntaxError as error:
-        raise UnreadableFile(
-            path, f"the file is not XML ({error.msg}). Nothing from this file was loaded."
-        ) from None
-    except OSError as error:
-        raise UnreadableFile(path, f"the file could not be opened ({error.strerror})") from None
-    if tag != "Message":
-        raise UnreadableFile(
-            path,
-            f"the root element <{tag}> is not <Message>, so this is not a CiN census XML file",
-        )
 
 
 def _require_census(path: Path, header: HeaderFields, extractor: _Extractor) -> None:

@@ -30,7 +30,7 @@ from framework.sources.problems import (
     TableCount,
     UnreadableFile,
 )
-from framework.sources.safe_xml import iter_elements, root_tag, sniff, text
+from framework.sources.safe_xml import iter_elements, require_root, sniff, text
 from framework.store.schema import TABLES
 
 SOURCE = "csww"
@@ -108,7 +108,7 @@ def read_csww(path: Path, *, collection_year: int | None = None) -> ReadResult:
     when the collection year cannot be told.
     """
     path = Path(path)
-    _require_message_root(path)
+    require_root(path, "Message", "a CSWW return")
     extracted = _extract(path)
     _require_workforce(path, extracted)
     problems: list[Problem] = []
@@ -130,17 +130,6 @@ def read_csww(path: Path, *, collection_year: int | None = None) -> ReadResult:
 
 
 # --- Refusing files that are not a readable CSWW return -----------------------------------------
-
-
-def _require_message_root(path: Path) -> None:
-    try:
-        tag = root_tag(path)
-    except OSError as error:
-        raise UnreadableFile(path, f"the file could not be opened ({error.strerror})") from None
-    if tag != "Message":
-        raise UnreadableFile(
-            path, f"the root element <{tag}> is not <Message>, so this is not a CSWW return"
-        )
 
 
 def _require_workforce(path: Path, extracted: _Extracted) -> None:

@@ -65,6 +65,23 @@ def root_tag(path: Path) -> str:
     raise UnreadableFile(path, "no XML element found")
 
 
+def require_root(path: Path, expected: str, what: str) -> None:
+    """Refuse a file whose root element is not ``expected``, naming what it should have been
+    (e.g. "a CiN census XML file"): one clear reason, and nothing from the file loads."""
+    try:
+        tag = root_tag(path)
+    except etree.XMLSyntaxError as error:
+        raise UnreadableFile(
+            path, f"the file is not XML ({error.msg}). Nothing from this file was loaded."
+        ) from None
+    except OSError as error:
+        raise UnreadableFile(path, f"the file could not be opened ({error.strerror})") from None
+    if tag != expected:
+        raise UnreadableFile(
+            path, f"the root element <{tag}> is not <{expected}>, so this is not {what}"
+        )
+
+
 def _iterparse(source, events: tuple[str, ...], tag: str | None = None):
     return etree.iterparse(
         source,

@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from framework.disclosure import is_small
 from framework.engine.measures.domain_b import CARE_EPISODES, FAR
 from framework.engine.measures.domain_d_returns import (
     EET_ACTIVITIES,
@@ -542,7 +543,17 @@ def comparison(
         if shared.dfe_from_store:
             numerator, denominator = dfe_from_store(con, shared.dfe_from_store, chosen)
             value = 100 * numerator / denominator if denominator else None
-            figures.append((DFE_FROM_STORE, numerator, denominator, value, shared.dfe_note))
+            label = DFE_FROM_STORE
+            # These counts come straight from the store, not through the aggregator: the same
+            # primary suppression applies before they are shown (the workforce figures are FTE
+            # sums, not counts of people, and the aggregator's ratio rule hides them alike).
+            if any(
+                is_small(count, threshold)
+                for count in (numerator, denominator, (denominator or 0) - (numerator or 0))
+            ):
+                numerator = denominator = value = None
+                label += ", hidden: small numbers"
+            figures.append((label, numerator, denominator, value, shared.dfe_note))
         for label, numerator, denominator, value, note in figures:
             value = None if value is None or pd.isna(value) else float(value)
             shown = None if value is None else as_published(value, england["decimals"])

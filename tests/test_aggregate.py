@@ -6,7 +6,6 @@ import math
 
 import pandas as pd
 import pytest
-from engine_store import tiny_store
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from framework.engine import statistics as stats
 from framework.engine.aggregate import RESULT_COLUMNS, Query, evaluate
 from framework.engine.periods import Period
 from framework.engine.units import MEASURES, UnitContractError, conform, measure
+from tests.engine_store import add_rows, tiny_store
 
 # --- periods --------------------------------------------------------------------------------
 
@@ -87,12 +87,6 @@ def test_the_contract_refuses_duplicate_units_and_numerators_outside_the_cohort(
 
 
 # --- the aggregator on a toy measure ------------------------------------------------------------
-
-CHILDREN = """
-    children
-    child_id | sex | date_of_birth | ethnicity
-    {rows}
-"""
 
 
 @pytest.fixture
@@ -170,12 +164,9 @@ def test_a_tiny_cohort_hides_everything(toy_measure):
 
 def test_change_from_the_previous_year_and_its_test(toy_measure):
     con = _store(boys=50, boys_nfa=30, girls=50, girls_nfa=30)  # 60 of 100 in 2024-25
-    earlier = ["children\nchild_id | sex | date_of_birth"]
     earlier = "referrals\nchild_id | referral_date | referral_nfa\n" + "\n".join(
         f"P{n} | 2023-06-01 | {'true' if n < 30 else 'false'}" for n in range(100)
     )  # 30 of 100 in 2023-24
-    from engine_store import add_rows
-
     add_rows(con, earlier)
     result = evaluate(con, Query((toy_measure,), Period.parse("2024-25")))
     row = result.iloc[0]

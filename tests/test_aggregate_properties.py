@@ -29,13 +29,13 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 import pytest
-from engine_store import add_rows, tiny_store
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from framework.engine.aggregate import RESULT_COLUMNS, Query, evaluate
 from framework.engine.periods import Period
 from framework.engine.units import MEASURES, measure
+from tests.engine_store import add_rows, tiny_store
 
 PROPORTION = "PROPTEST.NFA"
 DISTRIBUTION = "PROPTEST.SOURCE"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from engine_store import tiny_store
-
 from framework.engine.dimensions import age_band, child_dimensions, group_members
 from framework.engine.periods import Period
+from tests.engine_store import tiny_store
 
 YEAR = Period.parse("2024-25")  # 1 April 2024 to 31 March 2025
 

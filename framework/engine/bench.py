@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
-from framework.engine.aggregate import DIMENSIONS, Query, _Cache, _with_child_dimensions, evaluate
+from framework.engine.aggregate import DIMENSIONS, Query, _Cache, _slicings, evaluate, prepare
 from framework.engine.run import latest_period, select_indicators
+from framework.engine.summaries import floor_seconds
 from framework.engine.units import MEASURES
 
 
@@ -39,30 +39,11 @@ def time_engine(store_path: Path) -> dict:
 
 
 def _floor(con: duckdb.DuckDBPyConnection, query: Query) -> float:
-    """Seconds DuckDB takes to group the catalogue's unit rows by every dimension."""
+    """Seconds DuckDB takes to sum the catalogue's unit rows for every slicing."""
     cache = _Cache(con)
-    frames = []
-    for indicator in query.indicator_ids:
-        units = cache.units(MEASURES[indicator], query.period, query.threshold)
-        units = _with_child_dimensions(cache, units, query.period, query)
-        keep = [c for c in ("in_numerator", "value", *DIMENSIONS) if c in units]
-        frames.append(units[keep].assign(indicator_id=indicator))
-    rows = pd.concat(frames, ignore_index=True)
-    present = [d for d in DIMENSIONS if d in rows]
-    for dimension in present:
-        rows[dimension] = rows[dimension].astype("string")
-    rows["in_numerator"] = rows.get("in_numerator", pd.Series(dtype="boolean")).fillna(False)
-    scratch = duckdb.connect(":memory:")
-    scratch.register("units", rows)
-    scratch.execute("CREATE TABLE u AS SELECT * FROM units").fetchall()
-    sets = ", ".join(f"(indicator_id, {d})" for d in present)
-    started = time.perf_counter()
-    scratch.execute(
-        f"""SELECT indicator_id, {", ".join(present)}, COUNT(*),
-                   SUM(CAST(in_numerator AS INTEGER)), AVG(value)
-            FROM u GROUP BY GROUPING SETS ((indicator_id), {sets})"""
-    ).fetchall()
-    return time.perf_counter() - started
+    measures = [MEASURES[indicator] for indicator in query.indicator_ids]
+    batch, dims = prepare(cache, measures, query.period, query)
+    return floor_seconds(batch, dims, _slicings(query))
 
 
 __all__ = ["time_engine"]

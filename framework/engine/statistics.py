@@ -59,6 +59,20 @@ def mean_interval(mean: float, sd: float, n: int) -> tuple[float, float]:
     return mean - half, mean + half
 
 
+def mean_interval_arrays(means, sds, counts) -> tuple:
+    """``mean_interval`` for arrays: no interval (the mean itself) where n < 2 or no SD."""
+    mean = np.asarray(means, dtype=float)
+    sd = np.asarray(sds, dtype=float)
+    n = np.asarray(counts, dtype=float)
+    table = np.array([Z, *_T975])  # index = degrees of freedom (0 unused)
+    degrees = np.clip(np.nan_to_num(n - 1, nan=0.0), 0, None).astype(int)
+    critical = np.where(degrees <= len(_T975), table[np.minimum(degrees, len(_T975))], Z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = critical * sd / np.sqrt(n)
+    none = (n < 2) | np.isnan(sd)
+    return np.where(none, mean, mean - half), np.where(none, mean, mean + half)
+
+
 def byar(events: float, exposure: float) -> tuple[float, float]:
     """Byar's approximation to the exact Poisson interval for events / exposure."""
     if exposure <= 0:
@@ -67,6 +81,17 @@ def byar(events: float, exposure: float) -> tuple[float, float]:
     lower = 0.0 if o == 0 else o * (1 - 1 / (9 * o) - Z / (3 * math.sqrt(o))) ** 3
     upper = (o + 1) * (1 - 1 / (9 * (o + 1)) + Z / (3 * math.sqrt(o + 1))) ** 3
     return lower / exposure, upper / exposure
+
+
+def byar_arrays(events, exposures) -> tuple:
+    """``byar`` for arrays (missing where the exposure is not positive)."""
+    o = np.asarray(events, dtype=float)
+    x = np.asarray(exposures, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower = np.where(o == 0, 0.0, o * (1 - 1 / (9 * o) - Z / (3 * np.sqrt(o))) ** 3)
+        upper = (o + 1) * (1 - 1 / (9 * (o + 1)) + Z / (3 * np.sqrt(o + 1))) ** 3
+        positive = x > 0
+        return np.where(positive, lower / x, np.nan), np.where(positive, upper / x, np.nan)
 
 
 def _normal_p(z: float) -> float:
@@ -107,14 +132,58 @@ def two_rate_p(e1: float, x1: float, e2: float, x2: float) -> float:
     return _normal_p((e1 - total * share) / se) if se else 1.0
 
 
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _normal_p_arrays(z: np.ndarray) -> np.ndarray:
+    """``_normal_p`` for arrays (NaN stays NaN)."""
+    z = np.asarray(z, dtype=float)
+    return _erfc(np.abs(z) / math.sqrt(2)).astype(float)
+
+
+def two_proportion_p_arrays(n1, d1, n2, d2) -> np.ndarray:
+    """``two_proportion_p`` for arrays (NaN where a denominator is not positive)."""
+    n1, d1, n2, d2 = (np.asarray(a, dtype=float) for a in (n1, d1, n2, d2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (n1 + n2) / (d1 + d2)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / d1 + 1 / d2))
+        p = np.where(se == 0, 1.0, _normal_p_arrays((n1 / d1 - n2 / d2) / se))
+    return np.where(np.minimum(d1, d2) > 0, p, np.nan)
+
+
+def two_mean_p_arrays(m1, s1, k1, m2, s2, k2) -> np.ndarray:
+    """``two_mean_p`` for arrays (NaN where either side has fewer than two values)."""
+    m1, s1, k1, m2, s2, k2 = (np.asarray(a, dtype=float) for a in (m1, s1, k1, m2, s2, k2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(s1 * s1 / k1 + s2 * s2 / k2)
+        p = np.where(se == 0, np.where(m1 == m2, 1.0, 0.0), _normal_p_arrays((m1 - m2) / se))
+    return np.where(np.minimum(k1, k2) >= 2, p, np.nan)
+
+
+def two_rate_p_arrays(e1, x1, e2, x2) -> np.ndarray:
+    """``two_rate_p`` for arrays (NaN where there are no events or an exposure is not positive)."""
+    e1, x1, e2, x2 = (np.asarray(a, dtype=float) for a in (e1, x1, e2, x2))
+    total = e1 + e2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = x1 / (x1 + x2)
+        se = np.sqrt(total * share * (1 - share))
+        p = np.where(se > 0, _normal_p_arrays((e1 - total * share) / se), 1.0)
+    return np.where((total != 0) & (x1 > 0) & (x2 > 0), p, np.nan)
+
+
 __all__ = [
     "Z",
     "byar",
+    "byar_arrays",
     "mean_interval",
+    "mean_interval_arrays",
     "t_critical",
     "two_mean_p",
+    "two_mean_p_arrays",
     "two_proportion_p",
+    "two_proportion_p_arrays",
     "two_rate_p",
+    "two_rate_p_arrays",
     "wilson",
     "wilson_arrays",
 ]

@@ -164,10 +164,10 @@ def conform(frame: pd.DataFrame, statistic: str, *, measure: str = "measure") ->
             raise UnitContractError(f"{measure}: a {statistic} needs the column {required}")
     # Checked with cheap numpy operations and only the conversions the aggregator relies on:
     # this runs for every indicator and period, and pandas extension types cost per column.
-    out = frame.copy()
-    for name in UNIT_COLUMNS:
-        if name not in out.columns:
-            out[name] = None
+    out = frame.copy(deep=False)
+    missing = {name: None for name in UNIT_COLUMNS if name not in out.columns}
+    if missing:
+        out = out.assign(**missing)
     unit_id = out["unit_id"]
     if unit_id.isna().any() or not unit_id.is_unique:
         raise UnitContractError(f"{measure}: unit_id must be present and unique")
@@ -181,7 +181,8 @@ def conform(frame: pd.DataFrame, statistic: str, *, measure: str = "measure") ->
             raise UnitContractError(f"{measure}: a unit in the numerator is not in the cohort")
         out["in_numerator"] = numerator
     for name in ("value", "amount"):
-        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+        if out[name].dtype != float:
+            out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     return out
 
 

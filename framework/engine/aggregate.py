@@ -20,6 +20,7 @@ from framework.engine import surveys
 from framework.engine.dimensions import CHILD_DIMENSIONS, GROUPS, child_dimensions
 from framework.engine.periods import Period
 from framework.engine.summaries import (
+    KEY_SEPARATOR,
     UNKNOWN,
     WHOLE,
     Batch,
@@ -128,12 +129,37 @@ def evaluate(con: duckdb.DuckDBPyConnection, query: Query) -> pd.DataFrame:
 
 
 def conform_results(frame: pd.DataFrame) -> pd.DataFrame:
-    """The results contract: exactly RESULT_COLUMNS, in order, with their types."""
+    """The results contract: exactly RESULT_COLUMNS, in order, with their types (a slice's
+    key spread over one column per dimension)."""
+    frame = frame.reset_index(drop=True)
+    dimensions = _key_columns(frame)
     out = pd.DataFrame(index=frame.index)
     for name, dtype in RESULT_COLUMNS.items():
-        column = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
+        if name in dimensions:
+            column = pd.Series(dimensions[name], index=frame.index)
+        else:
+            column = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
         out[name] = column.astype(dtype)
-    return out.reset_index(drop=True)
+    return out
+
+
+def _key_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The value of each dimension on each row, from its slicing's label and key."""
+    if "key" not in frame or frame.empty:
+        return {}
+    columns: dict[str, np.ndarray] = {}
+    labels = frame["slice"].to_numpy(dtype=object)
+    keys = frame["key"].to_numpy(dtype=object)
+    for label in pd.unique(labels):
+        if not isinstance(label, str) or label == WHOLE:
+            continue
+        rows = np.flatnonzero((labels == label) & pd.notna(keys) & (keys != ""))
+        dims = label.split("×")
+        split = [str(k).split(KEY_SEPARATOR) for k in keys[rows]] if len(dims) > 1 else None
+        for position, dim in enumerate(dims):
+            column = columns.setdefault(dim, np.full(len(frame), None, dtype=object))
+            column[rows] = keys[rows] if split is None else [v[position] for v in split]
+    return columns
 
 
 def _slicings(query: Query) -> list[tuple[str, ...]]:
@@ -209,25 +235,22 @@ def _in_order(results: pd.DataFrame, query: Query) -> pd.DataFrame:
         for m in (MEASURES[x] for x in query.indicator_ids)
         for i, c in enumerate(m.categories)
     }
+    categories = results["category"] if "category" in results else [None] * len(results)
     keys = pd.DataFrame(
         {
-            "indicator": results["indicator_id"].map(position),
-            "slice": results["slice"].map(slice_position),
+            "indicator": results["indicator_id"].map(position).to_numpy(),
+            "slice": results["slice"].map(slice_position).to_numpy(),
+            "key": results["key"].astype("string").to_numpy() if "key" in results else "",
             "category": [
                 category_position.get((i, c), -1)
-                for i, c in zip(results["indicator_id"], results.get("category"), strict=True)
-            ]
-            if "category" in results
-            else -1,
+                for i, c in zip(results["indicator_id"], categories, strict=True)
+            ],
         }
     )
-    dims = [d for d in DIMENSIONS if d in results]
-    for dim in dims:
-        keys[dim] = results[dim].astype("string")
     order = keys.sort_values(
-        ["indicator", "slice", *dims, "category"], na_position="first", kind="stable"
+        ["indicator", "slice", "key", "category"], na_position="first", kind="stable"
     ).index
-    return results.loc[order]
+    return results.iloc[order]
 
 
 # --- change from the previous period -------------------------------------------------------------
@@ -238,7 +261,7 @@ def _add_change(current: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     chance (two-sided p < 0.05 by the test that suits the statistic)."""
     if before.empty or "value" not in before or "value" not in current:
         return current  # no data in the previous period: no change to state
-    keys = ["indicator_id", "slice", *DIMENSIONS, "category"]
+    keys = ["indicator_id", "slice", "key", "category"]
     carried = [c for c in ("value", "numerator", "denominator", "units", "sd") if c in before]
     current, before = _keyed(current, keys), _keyed(before, keys)
     before = before[before["status"] == "ok"]
@@ -253,11 +276,12 @@ def _add_change(current: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
 
 
 def _keyed(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """The frame with every key column present, as text (so missing keys match each other)."""
+    """The frame with every key column present, as text, "" where missing (so that the rows
+    of the two periods match on them)."""
     frame = frame.copy()
     for key in keys:
-        frame[key] = frame[key].astype("string") if key in frame else pd.NA
-        frame[key] = frame[key].astype("string")
+        column = frame[key] if key in frame else pd.Series(pd.NA, index=frame.index)
+        frame[key] = column.astype("string").fillna("")
     return frame
 
 

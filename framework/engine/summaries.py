@@ -30,6 +30,10 @@ from framework.engine.units import UNIT_SLICES, Measure
 
 UNKNOWN = "unknown"  # the slice of units whose dimension is not recorded
 WHOLE = "all"  # the slice label of the whole cohort
+# Inside the engine a row's slice is identified by its slicing's label and one text key: the
+# values of the slicing's dimensions joined by this separator (a character no value contains).
+# The results contract spreads the key over one column per dimension (``key_columns``).
+KEY_SEPARATOR = "\x1f"
 SUMS = (
     "n_rows",
     "n_true",
@@ -235,46 +239,42 @@ _AGGREGATES = """
 def _sums(scratch, batch: Batch, slicings: list[tuple[str, ...]]):
     """(sums per indicator, slice and category; per source table, units with each dimension
     recorded per indicator)."""
-    plain = [s for s in slicings if "group" not in s]
-    grouped = [s for s in slicings if "group" in s]
     distributions = [i.code for i in batch.prepared if i.measure.statistic == "distribution"]
-    parts = [_grouping_query(scratch, "rows", [(), *plain], None)]
-    known = {"rows": _known(scratch, "rows", {d for s in plain for d in s})}
+    parts = []
+    for slicing in [(), *slicings]:
+        source = "exploded" if "group" in slicing else "rows"
+        parts.append(_grouping_query(scratch, source, slicing, None))
+        if distributions:
+            parts.append(_grouping_query(scratch, source, slicing, distributions))
+    plain = {d for s in slicings if "group" not in s for d in s}
+    known = {"rows": _known(scratch, "rows", plain)}
+    grouped = {d for s in slicings if "group" in s for d in s}
     if grouped:
-        parts.append(_grouping_query(scratch, "exploded", grouped, None))
-        known["exploded"] = _known(scratch, "exploded", {d for s in grouped for d in s})
-    if distributions:
-        parts.append(_grouping_query(scratch, "rows", [(), *plain], distributions))
-        if grouped:
-            parts.append(_grouping_query(scratch, "exploded", grouped, distributions))
+        known["exploded"] = _known(scratch, "exploded", grouped)
     sums = pd.concat([p for p in parts if not p.empty], ignore_index=True)
     return sums, known
 
 
-def _grouping_query(scratch, source: str, slicings, distributions: list[int] | None):
-    """Sums for every slicing of ``source`` at once; with ``distributions``, per category."""
-    dims = list(dict.fromkeys(d for s in slicings for d in s))
-    category = ["category"] if distributions is not None else []
-    sets = ", ".join("(" + ", ".join(["ind", *category, *map(_quoted, s)]) + ")" for s in slicings)
+def slice_key(values: list[str]) -> str:
+    """The SQL of a slice's key: its dimensions' values joined (see ``KEY_SEPARATOR``)."""
+    coded = [f"COALESCE({_quoted(d)}, '{UNKNOWN}')" for d in values]
+    if not coded:
+        return "''"  # the whole cohort
+    return coded[0] if len(coded) == 1 else f"concat_ws('{KEY_SEPARATOR}', {', '.join(coded)})"
+
+
+def _grouping_query(scratch, source: str, slicing, distributions: list[int] | None):
+    """Sums for one slicing of ``source``; with ``distributions``, per category of those."""
+    category = ", category" if distributions is not None else ""
     where = ""
     if distributions is not None:
         where = f"WHERE category IS NOT NULL AND ind IN ({', '.join(map(str, distributions))})"
-    recoded = ", ".join(f"COALESCE({_quoted(d)}, '{UNKNOWN}') AS {_quoted(d)}" for d in dims)
-    rows = f"SELECT * REPLACE ({recoded}) FROM {source}" if dims else f"SELECT * FROM {source}"
     frame = scratch.execute(
-        f"""SELECT ind{"".join(f", {c}" for c in [*category, *map(_quoted, dims)])},
-                   {_AGGREGATES}
-            FROM ({rows} {where})
-            GROUP BY GROUPING SETS ({sets})"""
+        f"""SELECT ind{category}, {slice_key(list(slicing))} AS key, {_AGGREGATES}
+            FROM {source} {where}
+            GROUP BY ALL"""
     ).df()
-    # A row's slicing is the set of dimensions it has a value for (every value is text, and
-    # "unknown" stands for a missing one), coded as bits.
-    bits = 1 << np.arange(len(dims))
-    labels = {
-        int(sum(bits[dims.index(d)] for d in s)): "×".join(s) if s else WHOLE for s in slicings
-    }
-    present = frame[dims].notna().to_numpy() if dims else np.zeros((len(frame), 0), dtype=bool)
-    frame["slice"] = pd.Series(present @ bits if dims else 0, index=frame.index).map(labels)
+    frame["slice"] = "×".join(slicing) if slicing else WHOLE
     if distributions is None:
         frame["category"] = None
     return frame
@@ -332,18 +332,16 @@ def _with_every_category(batch: Batch, sums: pd.DataFrame) -> pd.DataFrame:
     }
     if not categories:
         return sums
-    is_category_row = sums["category"].notna()
+    is_category_row = sums["category"].notna().to_numpy()
     totals = sums[~is_category_row]
-    wanted = totals["ind"].isin(list(categories))
-    keys = [c for c in totals.columns if c not in SUMS and c != "category"]
+    wanted = totals["ind"].isin(list(categories)).to_numpy()
     frames = [totals[~wanted]]
     if wanted.any():
-        slices = totals[wanted]
+        slices = totals[wanted].drop(columns="category")
         grid = slices.assign(category=slices["ind"].map(categories)).explode("category")
-        counts = sums.loc[is_category_row, [*keys, "category", "n_rows"]].rename(
-            columns={"n_rows": "n_category"}
-        )
-        grid = grid.merge(counts, on=[*keys, "category"], how="left")
+        counts = sums.loc[is_category_row, ["ind", "slice", "key", "category", "n_rows"]]
+        counts = counts.rename(columns={"n_rows": "n_category"})
+        grid = grid.merge(counts, on=["ind", "slice", "key", "category"], how="left")
         grid["n_category"] = grid["n_category"].fillna(0)
         frames.append(grid)
     return pd.concat(frames, ignore_index=True)
@@ -433,12 +431,7 @@ def _with_response_rates(batch: Batch, table: pd.DataFrame) -> pd.DataFrame:
     if not lookups:
         return table.assign(invited=np.nan, response_rate=np.nan)
     invited = pd.concat(lookups, ignore_index=True)
-    keys = [c for c in invited.columns if c != "invited"]
-    for key in keys:
-        if key != "ind":
-            table[key] = table[key].astype("string")
-            invited[key] = invited[key].astype("string")
-    table = table.merge(invited, on=keys, how="left")
+    table = table.merge(invited, on=["ind", "slice", "key"], how="left")
     # A slice the invitations record but with nobody invited in it: 0 invited, no rate.
     looked_up = pd.MultiIndex.from_frame(invited[["ind", "slice"]].drop_duplicates())
     recorded = pd.MultiIndex.from_frame(table[["ind", "slice"]]).isin(looked_up)
@@ -457,11 +450,12 @@ def _invited(invitations: pd.DataFrame, audience: str, label: str) -> pd.DataFra
     if any(d not in cells for d in dims):
         return None
     if not dims:
-        return pd.DataFrame({"slice": [WHOLE], "invited": [float(invitations["invited"].sum())]})
-    keyed = pd.DataFrame(
-        {d: invitations[cells[d]].astype("string").fillna(UNKNOWN) for d in dims}
-    ).assign(invited=invitations["invited"].astype(float))
-    return keyed.groupby(dims, dropna=False)["invited"].sum().reset_index().assign(slice=label)
+        total = float(invitations["invited"].sum())
+        return pd.DataFrame({"slice": [WHOLE], "key": [""], "invited": [total]})
+    values = [invitations[cells[d]].astype("string").fillna(UNKNOWN) for d in dims]
+    key = values[0].str.cat(values[1:], sep=KEY_SEPARATOR) if len(values) > 1 else values[0]
+    invited = invitations["invited"].astype(float).groupby(key.to_numpy()).sum()
+    return pd.DataFrame({"slice": label, "key": invited.index, "invited": invited.to_numpy()})
 
 
 # --- dimensions an indicator's units do not have ------------------------------------------------
@@ -506,4 +500,14 @@ def _missing_dimension(code: int, slicing, counts: dict | None) -> str | None:
     return None
 
 
-__all__ = ["UNKNOWN", "WHOLE", "Batch", "Prepared", "in_group", "summarise", "unit_kind"]
+__all__ = [
+    "KEY_SEPARATOR",
+    "UNKNOWN",
+    "WHOLE",
+    "Batch",
+    "Prepared",
+    "in_group",
+    "slice_key",
+    "summarise",
+    "unit_kind",
+]

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-WHOLE = "all"
+from framework.engine.summaries import KEY_SEPARATOR, WHOLE
+
 COUNTED = ("proportion", "distribution")  # statistics whose numerator counts units
 HIDDEN_ALWAYS = (
     "value",
@@ -47,8 +48,9 @@ MAX_PASSES = 100  # each pass hides at least one more cell; a handful always suf
 def protect(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """The results with every disclosive cell hidden and ``suppressed`` set on its row."""
     frame = frame.reset_index(drop=True)
-    if "category" not in frame:
-        frame["category"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for column in ("category", "key"):
+        if column not in frame:
+            frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
     if frame.empty:
         return frame.assign(suppressed=pd.Series(dtype=bool))
     statistic = frame["statistic"].to_numpy(dtype=object)
@@ -136,85 +138,111 @@ class _Secondary:
             self.hidden_cohort[rows] = True
 
     def run(self) -> None:
+        """Passes until no sum has exactly one hidden part that can still be protected.
+
+        Every sum with one hidden part is treated at once in a pass (this runs on hundreds of
+        thousands of cells). Where two such sums share cells, treating them together can hide
+        a cell more than treating them one after the other would: never fewer."""
         sums = self.sums
         if not len(sums.column):
             return
         owner = sums.owner
         part_column = sums.column[owner]
+        position = np.arange(len(owner))
         for _ in range(MAX_PASSES):
             values = self.current[part_column, sums.rows]
             counts = self.original[part_column, sums.rows]
-            hidden = np.isnan(values) & (counts > 0)
-            in_sum = np.bincount(owner, weights=hidden, minlength=len(sums.column))
-            # Only sums with exactly one hidden part need work; they are few, so each is
-            # looked at again with the state as it now is (an earlier one may have changed it).
-            if not any([self._protect_one(s) for s in np.flatnonzero(in_sum == 1)]):
+            shown = ~np.isnan(values)
+            hidden = ~shown & (counts > 0)
+            active = np.bincount(owner, weights=hidden, minlength=len(sums.column)) == 1
+            if not active.any():
+                return
+            # In each active sum: the smallest shown part, a non-zero one if there is one.
+            non_zero = shown & (counts > 0)
+            any_non_zero = np.bincount(owner, weights=non_zero, minlength=len(active)) > 0
+            candidate = active[owner] & np.where(any_non_zero[owner], non_zero, shown)
+            score = np.where(candidate, counts, np.inf)
+            order = np.lexsort((position, score, owner))
+            first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+            chosen = first[np.isfinite(score[first])]
+            changed = self._hide_parts(sums.rows[chosen], part_column[chosen])
+            # Active sums with no shown part: their total, when it is shown.
+            has_candidate = np.zeros(len(active), dtype=bool)
+            has_candidate[owner[chosen]] = True
+            changed |= self._hide_totals(np.flatnonzero(active & ~has_candidate))
+            if not changed:
                 return
 
-    def _protect_one(self, s: int) -> bool:
-        sums = self.sums
-        rows = sums.rows[sums.start[s] : sums.start[s + 1]]
-        column = sums.column[s]
-        values, counts = self.current[column, rows], self.original[column, rows]
-        if (np.isnan(values) & (counts > 0)).sum() != 1:
-            return False
-        shown = ~np.isnan(values)
-        candidates = shown & (counts > 0)
-        if not candidates.any():
-            candidates = shown
-        with_cohort = column == 1
-        if candidates.any():
-            choice = np.flatnonzero(candidates)[np.argmin(counts[candidates])]
-            self.hide([rows[choice]], with_cohort=with_cohort)
-            return True
-        total = sums.total[s]
-        if total >= 0 and not np.isnan(self.current[column, total]):
-            self.hide([total], with_cohort=with_cohort)
-            return True
-        return False
+    def _hide_parts(self, rows: np.ndarray, columns: np.ndarray) -> bool:
+        self.hide(rows[columns == 0], with_cohort=False)
+        self.hide(rows[columns == 1], with_cohort=True)  # a denominator hides the cohort
+        return len(rows) > 0
+
+    def _hide_totals(self, active_sums: np.ndarray) -> bool:
+        totals = self.sums.total[active_sums]
+        columns = self.sums.column[active_sums]
+        present = totals >= 0
+        totals, columns = totals[present], columns[present]
+        shown = ~np.isnan(self.current[columns, totals])
+        return self._hide_parts(totals[shown], columns[shown])
 
 
 def _find_sums(frame: pd.DataFrame, counted_ok: np.ndarray) -> _Sums:
-    rows = frame[counted_ok]
-    dims = _dimension_columns(rows)
-    keyed = rows[["indicator_id", "slice", *dims]].astype("string").fillna("")
-    keyed["category"] = rows["category"].astype("string").fillna("-")
-    pieces = []  # (row positions, sum ids within the piece, columns, totals)
-    distribution = rows["category"].notna()
+    rows = frame.loc[counted_ok, ["indicator_id", "slice", "key", "category"]]
+    rows["category"] = rows["category"].astype("string").fillna("-")
+    pieces = []  # (row positions, sum ids within the piece, column, totals)
+    lookup = _row_lookup(rows)
+    distribution = (rows["category"] != "-").to_numpy()
     if distribution.any():  # the categories of one row add up to its denominator
-        part = keyed[distribution]
-        ids = part.groupby(["indicator_id", "slice", *dims], sort=True).ngroup().to_numpy()
+        part = rows[distribution]
+        ids = part.groupby(["indicator_id", "slice", "key"], sort=True).ngroup().to_numpy()
         pieces.append((part.index.to_numpy(), ids, 0, None))
     for label in sorted(rows["slice"].unique()):
         if label in (WHOLE, "group"):
             continue
-        sliced = keyed[keyed["slice"] == label]
-        parts_dims = label.split("×")
-        for dim in parts_dims:
-            rest = [d for d in parts_dims if d != dim]
-            keys = ["indicator_id", *rest, "category"]
-            ids = sliced.groupby(keys, sort=True).ngroup().to_numpy()
-            totals = _total_rows(keyed, sliced, rest, keys, ids)
+        sliced = rows[rows["slice"] == label]
+        dims = label.split("×")
+        values = sliced["key"].str.split(KEY_SEPARATOR, expand=True) if len(dims) > 1 else None
+        for position, _ in enumerate(dims):
+            rest = [d for i, d in enumerate(dims) if i != position]
+            keyed = sliced[["indicator_id", "category"]].assign(
+                total_key=_rest_key(values, position, len(sliced)),
+                total_slice="×".join(rest) if rest else WHOLE,
+            )
+            ids = keyed.groupby(["indicator_id", "total_key", "category"], sort=True).ngroup()
+            ids = ids.to_numpy()
+            totals = _total_rows(lookup, keyed, ids)
             for column in (0, 1):
                 pieces.append((sliced.index.to_numpy(), ids, column, totals))
     return _flatten(pieces)
 
 
-def _dimension_columns(frame: pd.DataFrame) -> list[str]:
-    labels = frame["slice"].dropna().unique()
-    return sorted({d for label in labels if label != WHOLE for d in label.split("×")})
+def _rest_key(values: pd.DataFrame | None, position: int, length: int):
+    """The key of the row the parts add up to: the slice key without one dimension's value."""
+    if values is None:
+        return np.full(length, "")
+    kept = [values[i] for i in values.columns if i != position]
+    return kept[0].str.cat(kept[1:], sep=KEY_SEPARATOR) if len(kept) > 1 else kept[0]
 
 
-def _total_rows(keyed, sliced, rest, keys, ids) -> np.ndarray:
-    """For each sum (id) of ``sliced``, the row its parts add up to, or -1."""
-    label = "×".join(rest) if rest else WHOLE
-    candidates = keyed[keyed["slice"] == label][keys].reset_index(names="total")
-    firsts = sliced[keys].assign(sum_id=ids).drop_duplicates("sum_id")
-    matched = firsts.merge(candidates.drop_duplicates(keys), on=keys, how="left")
+def _total_rows(lookup, keyed: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """For each sum (id), the row its parts add up to, or -1 when it is not in the result."""
+    index, positions = lookup
+    firsts = keyed.assign(sum_id=ids).drop_duplicates("sum_id")
+    wanted = pd.MultiIndex.from_arrays(
+        [firsts["indicator_id"], firsts["total_slice"], firsts["total_key"], firsts["category"]]
+    )
+    found = index.get_indexer(wanted)
     totals = np.full(ids.max() + 1 if len(ids) else 0, -1, dtype=np.int64)
-    found = matched["total"].notna()
-    totals[matched.loc[found, "sum_id"].to_numpy()] = matched.loc[found, "total"].astype(int)
+    totals[firsts["sum_id"].to_numpy()] = np.where(found >= 0, positions[found], -1)
     return totals
+
+
+def _row_lookup(rows: pd.DataFrame) -> tuple[pd.MultiIndex, np.ndarray]:
+    """(the rows' (indicator, slice, key, category), their positions), for finding totals."""
+    index = pd.MultiIndex.from_frame(rows[["indicator_id", "slice", "key", "category"]])
+    first = ~index.duplicated()
+    return index[first], rows.index.to_numpy()[first]
 
 
 def _flatten(pieces) -> _Sums:

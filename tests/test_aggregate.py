@@ -131,6 +131,8 @@ def test_a_proportion_by_sex_with_intervals(toy_measure):
     assert (boys["numerator"], boys["denominator"]) == (10, 20)
     assert round(boys["ci_low"], 4) == round(stats.wilson(10, 20)[0], 4)
     assert not result["suppressed"].any()
+    assert result["category"].isna().all()  # only a distribution's rows name a category
+    assert result.loc[result["slice"] == "all", "sex"].isna().all()  # the whole has no sex
 
 
 def test_no_data_is_not_zero(toy_measure):

@@ -272,6 +272,7 @@ def _add_change(current: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     merged["change_p"] = _change_p(merged)
     merged["change_significant"] = pd.array(merged["change_p"] < SIGNIFICANCE, dtype="boolean")
     merged.loc[merged["change_p"].isna(), "change_significant"] = pd.NA
+    merged["category"] = merged["category"].replace("", pd.NA)  # only distributions have one
     return merged.drop(columns=[c for c in merged if c.startswith("prev_")])
 
 

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from framework.engine.periods import Period
@@ -162,28 +163,32 @@ def conform(frame: pd.DataFrame, statistic: str, *, measure: str = "measure") ->
     for required in ("unit_id", "in_denominator", *NEEDS[statistic]):
         if required not in frame.columns:
             raise UnitContractError(f"{measure}: a {statistic} needs the column {required}")
-    # Checked with cheap numpy operations and only the conversions the aggregator relies on:
-    # this runs for every indicator and period, and pandas extension types cost per column.
-    out = frame.copy(deep=False)
-    missing = {name: None for name in UNIT_COLUMNS if name not in out.columns}
-    if missing:
-        out = out.assign(**missing)
-    unit_id = out["unit_id"]
+    # Checked with numpy and built in one go: this runs for every indicator and period, and
+    # each pandas column assignment costs more than the check itself.
+    columns = {name: frame[name] for name in frame.columns}
+    unit_id = frame["unit_id"]
     if unit_id.isna().any() or not unit_id.is_unique:
         raise UnitContractError(f"{measure}: unit_id must be present and unique")
-    cohort = out["in_denominator"]
+    cohort = frame["in_denominator"]
     if cohort.isna().any():
         raise UnitContractError(f"{measure}: in_denominator must be true or false on every row")
-    out["in_denominator"] = cohort.astype(bool)
+    columns["in_denominator"] = cohort.to_numpy(dtype=bool)
     if statistic == "proportion":
-        numerator = out["in_numerator"].fillna(False).astype(bool)
-        if (numerator & ~out["in_denominator"]).any():
+        numerator = frame["in_numerator"].to_numpy(dtype=bool, na_value=False)
+        if (numerator & ~columns["in_denominator"]).any():
             raise UnitContractError(f"{measure}: a unit in the numerator is not in the cohort")
-        out["in_numerator"] = numerator
+        columns["in_numerator"] = numerator
     for name in ("value", "amount"):
-        if out[name].dtype != float:
-            out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
-    return out
+        columns[name] = _numbers(frame[name]) if name in frame else np.full(len(frame), np.nan)
+    for name in ("child_id", "in_numerator", "category"):
+        columns.setdefault(name, np.full(len(frame), None, dtype=object))
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    if column.dtype == float:
+        return column.to_numpy()
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 __all__ = [

@@ -22,6 +22,7 @@ One row per child known in the period, with:
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from framework.engine.periods import Period
@@ -136,17 +137,39 @@ LEFT JOIN team t USING (child_id)
 """
 
 
+def _age_band_sql(age: str) -> str:
+    """The SQL of ``age_band`` (the same bands, for a whole column at once)."""
+    limits = ((1, "under_1"), (5, "1-4"), (10, "5-9"), (16, "10-15"), (18, "16-17"))
+    cases = " ".join(f"WHEN {age} < {limit} THEN '{band}'" for limit, band in limits)
+    return f"CASE WHEN {age} IS NULL THEN NULL {cases} ELSE '18+' END"
+
+
+def _ethnic_group_sql(code: str) -> str:
+    cases = " ".join(f"WHEN '{letter}' THEN '{group}'" for letter, group in ETHNIC_GROUPS.items())
+    return f"CASE left({code}, 1) {cases} END"
+
+
 def child_dimensions(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
-    """One row per child in the store: dimension columns and a boolean column per group."""
-    frame = con.execute(_CHILDREN, {"end": period.end}).df()
-    frame["age_band"] = frame.pop("age").map(age_band)
-    frame["ethnicity"] = frame["ethnicity"].map(
-        lambda code: ETHNIC_GROUPS.get(str(code)[:1]) if isinstance(code, str) else None
-    )
+    """One row per child in the store: dimension columns and a boolean column per group
+    (one query: this runs for every period an evaluation needs, on every child)."""
+    groups = []
+    params = {"start": period.start, "end": period.end, "year": period.end_year}
+    for group, query in GROUP_SQL.items():
+        groups.append(f"c.child_id IN ({query}) AS {group}")
+    query = f"""
+        WITH known AS ({_CHILDREN})
+        SELECT c.child_id, c.sex, {_ethnic_group_sql("c.ethnicity")} AS ethnicity,
+               {_age_band_sql("c.age")} AS age_band,
+               c.lsoa, c.ward, c.locality,
+               CAST(c.imd_decile AS INTEGER) AS imd_decile,
+               CAST(c.idaci_decile AS INTEGER) AS idaci_decile, c.team,
+               {", ".join(groups)}
+        FROM known c"""
+    used = {k: v for k, v in params.items() if f"${k}" in query}
+    frame = con.execute(query, used).df()
     for group in GROUPS:
-        members = group_members(con, group, period)
-        frame[group] = frame["child_id"].isin(members)
-    frame["disability"] = frame["disabled"].map({True: "Disabled", False: "Not disabled"})
+        frame[group] = frame[group].fillna(False).astype(bool)
+    frame["disability"] = np.where(frame["disabled"], "Disabled", "Not disabled")
     for column in ("imd_decile", "idaci_decile"):
         frame[column] = frame[column].astype("Int64")
     return frame

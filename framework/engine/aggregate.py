@@ -81,6 +81,13 @@ class _Cache:
     frames: dict[Period, pd.DataFrame] = field(default_factory=dict)
     contexts: dict[Period, MeasureContext] = field(default_factory=dict)
     invitations: dict[tuple, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, str] = field(default_factory=dict)  # shared by every period's measures
+
+    def close(self) -> None:
+        """Drop the temporary tables the measures made."""
+        for table in self.tables.values():
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        self.tables.clear()
 
     def dimensions(self, period: Period) -> pd.DataFrame:
         if period not in self.frames:
@@ -91,7 +98,7 @@ class _Cache:
         """One context per period, so measures of a period can share work (see units.py)."""
         if period not in self.contexts:
             self.contexts[period] = MeasureContext(
-                self.con, period, {"disclosure_threshold": threshold}
+                self.con, period, {"disclosure_threshold": threshold}, tables=self.tables
             )
         return self.contexts[period]
 
@@ -114,18 +121,27 @@ def evaluate(con: duckdb.DuckDBPyConnection, query: Query) -> pd.DataFrame:
     if query.group is not None and query.group not in GROUPS:
         raise ValueError(f"unknown group {query.group!r}; choose from {', '.join(GROUPS)}")
     cache = _Cache(con)
-    measures = [MEASURES[indicator] for indicator in query.indicator_ids]
-    current = _period_results(cache, measures, query.period, query)
-    if query.with_change and not current.empty:
-        with_data = set(current.loc[current["status"] == "ok", "indicator_id"])
-        changing = [m for m in measures if m.statistic != "fact" and m.indicator_id in with_data]
-        before = _period_results(cache, changing, query.period.previous(), query)
-        # The previous period's numbers are protected as if published on their own, so a
-        # value hidden there cannot reappear here as the previous value or through the change.
-        current = _add_change(current, protect(before, query.threshold))
+    try:
+        current = _with_change(cache, query)
+    finally:
+        cache.close()
     results = protect(current, query.threshold)
     results["period"] = query.period.label
     return conform_results(_in_order(results, query))
+
+
+def _with_change(cache: _Cache, query: Query) -> pd.DataFrame:
+    """The period's rows with, when asked for, the previous period's beside them."""
+    measures = [MEASURES[indicator] for indicator in query.indicator_ids]
+    current = _period_results(cache, measures, query.period, query)
+    if not query.with_change or current.empty:
+        return current
+    with_data = set(current.loc[current["status"] == "ok", "indicator_id"])
+    changing = [m for m in measures if m.statistic != "fact" and m.indicator_id in with_data]
+    before = _period_results(cache, changing, query.period.previous(), query)
+    # The previous period's numbers are protected as if published on their own, so a value
+    # hidden there cannot reappear here as the previous value or through the change.
+    return _add_change(current, protect(before, query.threshold))
 
 
 def conform_results(frame: pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,7 @@ Every statistic (``STATISTICS``) reads different columns:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -82,12 +83,24 @@ class MeasureContext:
     settings: dict = field(default_factory=dict)  # e.g. {"disclosure_threshold": 5}
 
     shared: dict = field(default_factory=dict)  # work measures of one period share
+    # Tables every period's measures share (e.g. every child's plan history), made once per
+    # evaluation as temporary tables: name -> table. The aggregator drops them at the end.
+    tables: dict = field(default_factory=dict)
 
     def cached(self, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """A frame several measures of this period need (e.g. plan spells), computed once."""
         if key not in self.shared:
             self.shared[key] = compute()
         return self.shared[key]
+
+    def table(self, name: str, select: str) -> str:
+        """The name of a temporary table holding ``select`` (a query that does not depend on
+        the period), made the first time a measure asks for it in this evaluation."""
+        if name not in self.tables:
+            table = f"engine_{name}_{uuid.uuid4().hex[:12]}"
+            self.con.execute(f"CREATE TEMP TABLE {table} AS {select}")
+            self.tables[name] = table
+        return self.tables[name]
 
     def sql(self, query: str, **params) -> pd.DataFrame:
         """Run a query with named parameters ($name); the period's dates are always available

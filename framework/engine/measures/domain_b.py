@@ -369,9 +369,9 @@ def b4_2(ctx: MeasureContext) -> pd.DataFrame:
 # --- B5: plan history ---------------------------------------------------------------------
 
 
-def _plan_history_sql() -> str:
-    """CTEs ``segments``, ``runs`` and ``transitions`` of every child's plan history (module
-    docstring).
+def _segments_sql() -> str:
+    """CTEs up to ``segments`` of every child's plan history (module docstring);
+    ``_transitions_sql`` goes on from there to ``runs`` and ``transitions``.
 
     segments: child_id, day, next_day, level (0-3): the child's level from ``day`` to the day
     before ``next_day`` (NULL: still open), at daily resolution without expanding days.
@@ -408,7 +408,12 @@ def _plan_history_sql() -> str:
                CASE WHEN sum(coalesce(d3, 0)) OVER w > 0 THEN 3
                     WHEN sum(coalesce(d2, 0)) OVER w > 0 THEN 2
                     WHEN sum(coalesce(d1, 0)) OVER w > 0 THEN 1 ELSE 0 END AS level
-        FROM days WINDOW w AS (PARTITION BY child_id ORDER BY day)),
+        FROM days WINDOW w AS (PARTITION BY child_id ORDER BY day))"""
+
+
+def _transitions_sql() -> str:
+    """CTEs from ``segments`` (a table or CTE of that name) to ``transitions``."""
+    return f"""
     kept AS (  -- a short gap between two plans is not a step down (see PLAN_GAP_DAYS)
         SELECT child_id, day, level,
                level IS DISTINCT FROM lag(level) OVER (PARTITION BY child_id ORDER BY day)
@@ -450,6 +455,19 @@ def _plan_history_sql() -> str:
         WHERE c.from_level <> c.to_level)"""
 
 
+def _plan_history(ctx: MeasureContext) -> str:
+    """CTEs ``segments`` and ``transitions`` (see ``_segments_sql``) for a measure's query,
+    read from temporary tables made once per evaluation: the history does not depend on the
+    period, and three measures of each period use it."""
+    segments = ctx.table("plan_segments", f"WITH {_segments_sql()} SELECT * FROM segments")
+    transitions = ctx.table(
+        "plan_transitions",
+        f"WITH segments AS (SELECT * FROM {segments}), {_transitions_sql()} "
+        "SELECT * FROM transitions",
+    )
+    return f"segments AS (SELECT * FROM {segments}), transitions AS (SELECT * FROM {transitions})"
+
+
 def _transition_id(alias: str = "t") -> str:
     return f"{alias}.child_id || ' / ' || strftime({alias}.day, '%Y-%m-%d')"
 
@@ -461,7 +479,7 @@ def b5_1(ctx: MeasureContext) -> pd.DataFrame:
     starting or ending, with none before or after, is not a change of type)."""
     frame = ctx.sql(
         f"""
-        WITH {_plan_history_sql()}
+        WITH {_plan_history(ctx)}
         SELECT child_id AS unit_id, child_id, true AS in_denominator,
                count(DISTINCT level) = 1 AS in_numerator
         FROM segments
@@ -480,7 +498,7 @@ def _de_escalations(ctx: MeasureContext) -> pd.DataFrame:
     service (``new_referral``)."""
     return ctx.sql(
         f"""
-        WITH {_plan_history_sql()}
+        WITH {_plan_history(ctx)}
         SELECT {_transition_id()} AS unit_id, t.child_id, true AS in_denominator,
                coalesce(t.next_rise <= t.day + INTERVAL 12 MONTH, false) AS new_plan,
                EXISTS (SELECT 1 FROM referrals r
@@ -524,7 +542,7 @@ def _escalations(ctx: MeasureContext) -> pd.DataFrame:
     )
     return ctx.sql(
         f"""
-        WITH {_plan_history_sql()},
+        WITH {_plan_history(ctx)},
         horizon AS (
             SELECT make_date(max(y), 3, 31) AS last_day FROM (
                 SELECT max(collection_year) AS y FROM referrals

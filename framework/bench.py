@@ -100,14 +100,16 @@ def _markdown(rows, years: int) -> str:
         f"{platform.system()} {platform.machine()}; {packages}. Years: {years}.",
         "",
         "| children | input MB | generate s | generate peak MB | load s | load peak MB "
-        "| records loaded | store MB | catalogue s | engine peak MB | DuckDB floor s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| records loaded | store MB | catalogue s | with change s | engine peak MB "
+        "| DuckDB floor s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for children, size, gen, load, store_mb, engine in rows:
         lines.append(
             f"| {children:,} | {size:,.0f} | {gen['seconds']:.1f} | {gen['peak_mb']:,.0f} "
             f"| {load['seconds']:.1f} | {load['peak_mb']:,.0f} | {load['records']:,} "
-            f"| {store_mb:,.0f} | {engine['catalogue_seconds']:.1f} | {engine['peak_mb']:,.0f} "
+            f"| {store_mb:,.0f} | {engine['catalogue_seconds']:.1f} "
+            f"| {engine['change_seconds']:.1f} | {engine['peak_mb']:,.0f} "
             f"| {engine['floor_seconds']:.2f} |"
         )
     return "\n".join(lines)

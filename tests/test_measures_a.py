@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import framework.engine.measures.domain_a  # noqa: F401  (registers the measures)
+from framework.engine.aggregate import Query, evaluate
 from framework.engine.periods import Period
 from framework.engine.units import MEASURES, MeasureContext
 from tests.engine_store import tiny_store
@@ -248,6 +249,15 @@ def test_a7_3_under_two_years_service_local():
     frame = units(tiny_store(STAFF), "A7.3")
     assert counts(frame) == (2, 5)
     assert set(frame.loc[frame["in_numerator"], "unit_id"]) == {"worker / W4", "worker / W7"}
+
+
+def test_a7_3_median_years_of_service_beside_the_share():
+    # Service on 31 March 2025: W4 182 days, W7 730, W6 731 (2024 was a leap year), W1 about
+    # 5.2 years, W9 about 15.2: the middle one of five is W6's 731 days.
+    query = Query(("A7.3",), Period.parse("2024-25"), threshold=0, with_change=False)
+    whole = evaluate(tiny_store(STAFF), query).iloc[0]
+    assert whole["median"] == pytest.approx(731 / 365.25)
+    assert (whole["numerator"], whole["denominator"]) == (2, 5)
 
 
 def test_a7_4_agency_rate_local():

@@ -48,6 +48,7 @@ RESULT_COLUMNS = {
     "ci_low": "Float64",
     "ci_high": "Float64",
     "mean_score": "Float64",  # proportions of survey items: the mean score alongside
+    "median": "Float64",  # proportions whose units carry a number (e.g. years): its median
     "invited": "Float64",  # surveys: people invited in the slice (when the invitations say)
     "response_rate": "Float64",  # surveys: respondents (units) ÷ invited
     "weighted": "boolean",  # surveys: value and interval weighted to the people invited

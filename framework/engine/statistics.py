@@ -87,7 +87,7 @@ def byar_arrays(events, exposures) -> tuple:
     """``byar`` for arrays (missing where the exposure is not positive)."""
     o = np.asarray(events, dtype=float)
     x = np.asarray(exposures, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lower = np.where(o == 0, 0.0, o * (1 - 1 / (9 * o) - Z / (3 * np.sqrt(o))) ** 3)
         upper = (o + 1) * (1 - 1 / (9 * (o + 1)) + Z / (3 * np.sqrt(o + 1))) ** 3
         positive = x > 0

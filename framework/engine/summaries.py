@@ -39,6 +39,7 @@ SUMS = (
     "n_true",
     "n_values",
     "value_mean",
+    "value_median",
     "value_sd",
     "value_sum",
     "amount_sum",
@@ -227,6 +228,7 @@ _AGGREGATES = """
     SUM(CAST(in_numerator AS INTEGER)) AS n_true,
     COUNT(value) AS n_values,
     AVG(value) AS value_mean,
+    MEDIAN(value) AS value_median,
     STDDEV_SAMP(value) AS value_sd,
     SUM(value) AS value_sum,
     SUM(amount) AS amount_sum,
@@ -306,7 +308,8 @@ def _statistics(batch: Batch, sums: pd.DataFrame) -> pd.DataFrame:
 
     statistic = per_indicator(lambda item: item.measure.statistic)
     out = sums.copy()
-    for column in ("numerator", "denominator", "value", "ci_low", "ci_high", "mean_score", "sd"):
+    statistics = ("numerator", "denominator", "value", "ci_low", "ci_high", "mean_score", "median")
+    for column in (*statistics, "sd"):
         out[column] = np.nan
     out["units"] = out["n_rows"].to_numpy(dtype=float)
     for name, fill in _FILLERS.items():
@@ -368,6 +371,7 @@ def _fill_proportion(out: pd.DataFrame, mask: np.ndarray) -> None:
     out.loc[mask, "value"] = share
     out.loc[mask, "ci_low"], out.loc[mask, "ci_high"] = low, high
     out.loc[mask, "mean_score"] = out.loc[mask, "value_mean"]
+    out.loc[mask, "median"] = out.loc[mask, "value_median"]
 
 
 def _fill_distribution(out: pd.DataFrame, mask: np.ndarray) -> None:

@@ -35,6 +35,7 @@ HIDDEN_ALWAYS = (
     "ci_low",
     "ci_high",
     "mean_score",
+    "median",
     "previous_value",
     "change",
     "change_p",

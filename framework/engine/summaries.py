@@ -149,7 +149,9 @@ def _unit_table(batch: Batch) -> pa.Table:
         add("in_numerator", pa.array(units["in_numerator"].to_numpy(dtype=bool, na_value=False)))
         add("value", _numbers(units["value"]))
         add("amount", _numbers(units["amount"]))
-        add("category", _text(units["category"]))
+        # Only a distribution's units have a category (the sums are made per category).
+        distribution = item.measure.statistic == "distribution"
+        add("category", _text(units["category"]) if distribution else pa.nulls(n, pa.string()))
         weight = units["weight"].to_numpy(dtype=float) if "weight" in units else np.ones(n)
         add("weight", pa.array(weight))
         add("kind", pa.array(np.full(n, item.kind, dtype=object), type=pa.string()))
@@ -241,13 +243,10 @@ _AGGREGATES = """
 def _sums(scratch, batch: Batch, slicings: list[tuple[str, ...]]):
     """(sums per indicator, slice and category; per source table, units with each dimension
     recorded per indicator)."""
-    distributions = [i.code for i in batch.prepared if i.measure.statistic == "distribution"]
     parts = []
     for slicing in [(), *slicings]:
         source = "exploded" if "group" in slicing else "rows"
-        parts.append(_grouping_query(scratch, source, slicing, None))
-        if distributions:
-            parts.append(_grouping_query(scratch, source, slicing, distributions))
+        parts.append(_grouping_query(scratch, source, slicing))
     plain = {d for s in slicings if "group" not in s for d in s}
     known = {"rows": _known(scratch, "rows", plain)}
     grouped = {d for s in slicings if "group" in s for d in s}
@@ -265,20 +264,13 @@ def slice_key(values: list[str]) -> str:
     return coded[0] if len(coded) == 1 else f"concat_ws('{KEY_SEPARATOR}', {', '.join(coded)})"
 
 
-def _grouping_query(scratch, source: str, slicing, distributions: list[int] | None):
-    """Sums for one slicing of ``source``; with ``distributions``, per category of those."""
-    category = ", category" if distributions is not None else ""
-    where = ""
-    if distributions is not None:
-        where = f"WHERE category IS NOT NULL AND ind IN ({', '.join(map(str, distributions))})"
+def _grouping_query(scratch, source: str, slicing):
+    """Sums for one slicing of ``source``, per category (only distributions have one)."""
     frame = scratch.execute(
-        f"""SELECT ind{category}, {slice_key(list(slicing))} AS key, {_AGGREGATES}
-            FROM {source} {where}
-            GROUP BY ALL"""
+        f"""SELECT ind, category, {slice_key(list(slicing))} AS key, {_AGGREGATES}
+            FROM {source} GROUP BY ALL"""
     ).df()
     frame["slice"] = "×".join(slicing) if slicing else WHOLE
-    if distributions is None:
-        frame["category"] = None
     return frame
 
 
@@ -327,7 +319,8 @@ def _statistics(batch: Batch, sums: pd.DataFrame) -> pd.DataFrame:
 
 def _with_every_category(batch: Batch, sums: pd.DataFrame) -> pd.DataFrame:
     """Distributions: one row per category of each slice, zero where no unit has it; the
-    denominator is the slice's units."""
+    denominator is the slice's units (those with no category too). Other indicators' rows
+    have no category and pass through."""
     categories = {
         item.code: list(item.measure.categories)
         for item in batch.prepared
@@ -335,19 +328,17 @@ def _with_every_category(batch: Batch, sums: pd.DataFrame) -> pd.DataFrame:
     }
     if not categories:
         return sums
-    is_category_row = sums["category"].notna().to_numpy()
-    totals = sums[~is_category_row]
-    wanted = totals["ind"].isin(list(categories)).to_numpy()
-    frames = [totals[~wanted]]
-    if wanted.any():
-        slices = totals[wanted].drop(columns="category")
-        grid = slices.assign(category=slices["ind"].map(categories)).explode("category")
-        counts = sums.loc[is_category_row, ["ind", "slice", "key", "category", "n_rows"]]
-        counts = counts.rename(columns={"n_rows": "n_category"})
-        grid = grid.merge(counts, on=["ind", "slice", "key", "category"], how="left")
-        grid["n_category"] = grid["n_category"].fillna(0)
-        frames.append(grid)
-    return pd.concat(frames, ignore_index=True)
+    of_distribution = sums["ind"].isin(list(categories)).to_numpy()
+    parts = sums[of_distribution]
+    keys = ["ind", "slice", "key"]
+    slices = parts.groupby(keys, sort=False, as_index=False)["n_rows"].sum()
+    grid = slices.assign(category=slices["ind"].map(categories)).explode("category")
+    counts = parts.loc[parts["category"].notna(), [*keys, "category", "n_rows"]]
+    grid = grid.merge(
+        counts.rename(columns={"n_rows": "n_category"}), on=[*keys, "category"], how="left"
+    )
+    grid["n_category"] = grid["n_category"].fillna(0)
+    return pd.concat([sums[~of_distribution], grid], ignore_index=True)
 
 
 def _fill_proportion(out: pd.DataFrame, mask: np.ndarray) -> None:

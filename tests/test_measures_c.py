@@ -72,6 +72,16 @@ def test_c1_1_half_year_uses_the_half():
     assert numerator(frame) == {"B"}
 
 
+def test_c1_1_counts_the_workers_each_child_had_in_the_year():
+    # Different workers in the 12 months to 31 March 2025: A, B, C, G and J had two; F had
+    # one, and so did H (W1 twice).
+    workers = units(tiny_store(ALLOCATIONS), "C1.1").set_index("unit_id")["value"]
+    assert workers.to_dict() == {"A": 2, "B": 2, "C": 2, "F": 1, "G": 2, "H": 1, "J": 2}
+    # 12 months to 30 September 2024: only B had two (W2 from that day); A's W2 came later.
+    workers = units(tiny_store(ALLOCATIONS), "C1.1", "2024-25H1").set_index("unit_id")["value"]
+    assert workers.to_dict() == {"A": 1, "B": 2, "C": 1, "D": 1, "G": 1, "H": 1, "J": 1}
+
+
 def test_c1_1_no_allocations_is_no_data():
     assert units(tiny_store(), "C1.1").empty
 

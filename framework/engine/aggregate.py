@@ -47,8 +47,8 @@ RESULT_COLUMNS = {
     "value": "Float64",
     "ci_low": "Float64",
     "ci_high": "Float64",
-    "mean_score": "Float64",  # proportions of survey items: the mean score alongside
-    "median": "Float64",  # proportions whose units carry a number (e.g. years): its median
+    "mean_score": "Float64",  # proportions whose units carry a number (survey score, workers…)
+    "median": "Float64",  # … and its median (e.g. years of service, A7.3)
     "invited": "Float64",  # surveys: people invited in the slice (when the invitations say)
     "response_rate": "Float64",  # surveys: respondents (units) ÷ invited
     "weighted": "boolean",  # surveys: value and interval weighted to the people invited

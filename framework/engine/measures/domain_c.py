@@ -31,6 +31,8 @@ def c1_1(ctx: MeasureContext) -> pd.DataFrame:
     previous allocation did not end with ``case_closed``. A first allocation, or one after the
     case closed, starts a new case and is not a change. The team slice is the team of the
     child's latest allocation in the 6 months (the team holding the case at the end).
+    ``value`` is the number of different workers the child had in the 12 months to the
+    period's end (the spec's companion figure): its mean and median come beside the share.
     """
     frame = ctx.sql(
         """WITH starts AS (  -- only children with an allocation starting can have changed
@@ -58,10 +60,17 @@ def c1_1(ctx: MeasureContext) -> pd.DataFrame:
                 WHERE start_date >= $h2_start
                   AND previous_worker IS NOT NULL AND previous_worker <> worker_id
                   AND coalesce(previous_end_reason, '') <> 'case_closed'
+            ), workers AS (  -- different workers in the 12 months to the period's end
+                SELECT child_id, count(DISTINCT worker_id) AS workers
+                FROM worker_allocations
+                WHERE child_id IS NOT NULL AND start_date <= $end
+                  AND (end_date IS NULL OR end_date > $end - INTERVAL 12 MONTH)
+                GROUP BY child_id
             )
             SELECT h.child_id AS unit_id, h.child_id, h.team, TRUE AS in_denominator,
-                   c.child_id IS NOT NULL AS in_numerator
-            FROM held h LEFT JOIN changed c USING (child_id)"""
+                   c.child_id IS NOT NULL AS in_numerator, w.workers AS value
+            FROM held h LEFT JOIN changed c USING (child_id)
+            LEFT JOIN workers w USING (child_id)"""
     )
     return _or_empty(frame, "team")
 

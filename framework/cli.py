@@ -123,6 +123,19 @@ def _parser() -> argparse.ArgumentParser:
     blanks.add_argument("--out", type=Path, default=Path("templates"))
     blanks.set_defaults(run=run_templates)
 
+    reference = commands.add_parser(
+        "reference", help="official reference files: deprivation, boundaries, lookups, populations"
+    )
+    reference_commands = reference.add_subparsers(dest="reference_command", required=True)
+    reference_import = reference_commands.add_parser(
+        "import", help="import IoD, boundary, lookup, population and postcode files"
+    )
+    reference_import.add_argument("paths", nargs="+", type=Path, help="files or folders")
+    reference_import.add_argument(
+        "--store", type=Path, help="DuckDB store file (default from config)"
+    )
+    reference_import.set_defaults(run=run_reference_import)
+
     key = commands.add_parser("key", help="pseudonymisation key")
     key.add_argument("action", choices=["new"], help="new: create a random key file")
     key.set_defaults(run=run_key)
@@ -418,6 +431,18 @@ def run_demo_store(args) -> int:
             store.set_meta(con, "demo_signature", signature)
         finally:
             con.close()
+    return outcome.exit_code
+
+
+# --- reference ----------------------------------------------------------------------------------
+
+
+def run_reference_import(args) -> int:
+    from framework.reference import describe, import_reference
+
+    settings = load_settings(args.config)
+    outcome = import_reference(args.paths, store_path=args.store or settings.store_path)
+    print(describe(outcome))
     return outcome.exit_code
 
 

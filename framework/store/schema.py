@@ -459,6 +459,108 @@ _table(
     per_year=False,
     pseudonymise=(),
 )
+# Official reference files (python -m framework reference import; framework/reference/).
+_table(
+    "ref_postcode_terminated",
+    "reference",
+    (("postcode", TEXT), ("terminated", TEXT)),  # terminated: yyyy-mm, from the directory
+    ("postcode",),
+    "Postcodes the postcode directory lists as terminated, and since when.",
+    per_year=False,
+    pseudonymise=(),
+)
+_table(
+    "ref_deprivation",
+    "reference",
+    (
+        ("vintage", INT),  # IoD year: 2019 or 2025
+        ("lsoa_code", TEXT),
+        ("lsoa_vintage", INT),  # 2011 (IoD 2019) or 2021 (IoD 2025)
+        ("lad_code", TEXT),
+        ("imd_score", FLOAT),  # blank when the files imported publish none (Files 1-3)
+        ("imd_rank", INT),  # 1 = most deprived
+        ("imd_decile", INT),
+        ("idaci_score", FLOAT),  # a rate from 0 to 1, blank when not published
+        ("idaci_rank", INT),
+        ("idaci_decile", INT),
+    ),
+    ("vintage", "lsoa_code"),
+    "English Indices of Deprivation per LSOA: IMD and IDACI scores, ranks and deciles.",
+    per_year=False,
+    pseudonymise=(),
+)
+_table(
+    "ref_boundaries",
+    "reference",
+    (
+        ("lsoa_code", TEXT),
+        ("lsoa_vintage", INT),
+        ("lsoa_name", TEXT),
+        ("geometry", "BLOB"),  # WKB, EPSG:4326 (longitude, latitude)
+        ("centroid_lon", FLOAT),
+        ("centroid_lat", FLOAT),
+    ),
+    ("lsoa_vintage", "lsoa_code"),
+    "LSOA boundaries (WKB in EPSG:4326) and centroids, for maps.",
+    per_year=False,
+    pseudonymise=(),
+)
+_table(
+    "ref_lsoa_changes",
+    "reference",
+    (("lsoa11_code", TEXT), ("lsoa21_code", TEXT), ("change", TEXT), ("lad_code", TEXT)),
+    ("lsoa11_code", "lsoa21_code"),
+    "ONS LSOA 2011 to 2021 lookup; change is U unchanged, S split, M merged or X redrawn.",
+    per_year=False,
+    pseudonymise=(),
+)
+_table(
+    "ref_wards",
+    "reference",
+    (
+        ("lsoa21_code", TEXT),
+        ("ward_code", TEXT),
+        ("ward_name", TEXT),
+        ("lad_code", TEXT),
+        ("lad_name", TEXT),
+    ),
+    ("lsoa21_code",),
+    "ONS LSOA 2021 to ward and district lookup (best fit: one ward per LSOA).",
+    per_year=False,
+    pseudonymise=(),
+)
+_table(
+    "ref_population",
+    "reference",
+    (
+        ("lsoa_code", TEXT),
+        ("lsoa_vintage", INT),
+        ("year", INT),  # mid-year of the estimate
+        ("age_group", TEXT),  # "0-17" (ONS estimates) or "0-15" (IoD denominators)
+        ("population", INT),
+    ),
+    ("lsoa_vintage", "lsoa_code", "year", "age_group"),
+    "Child populations per LSOA (ONS mid-year estimates, IoD population denominators).",
+    per_year=False,
+    pseudonymise=(),
+)
+_table(
+    "reference_imports",
+    "reference",
+    (
+        ("file_name", TEXT),
+        ("kind", TEXT),  # deprivation, boundaries, lsoa_changes, wards, population, postcodes
+        ("vintage", INT),  # IoD, LSOA, ward or population year, by kind (docs/reference-data.md)
+        ("sha256", TEXT),
+        ("rows", INT),  # records imported (records set aside are in load_problems)
+        ("imported_at", TEXT),  # ISO 8601, UTC
+        ("tool_version", TEXT),
+    ),
+    ("file_name", "sha256", "imported_at"),
+    "Every official reference file imported: what it was, its vintage and its rows.",
+    per_year=False,
+    pseudonymise=(),
+)
 
 # --- Published statistics (authority level, for benchmarking) ---------------------------------
 _table(
@@ -533,7 +635,7 @@ SOURCES = {
     "ssda903": "SSDA903 children looked after return (CSV set or XML)",
     "child_addresses": "Child address extract (CSV, local)",
     "csww": "Children's social work workforce return (XML)",
-    "reference": "Reference data (postcode lookup, areas)",
+    "reference": "Reference data (postcodes, areas, deprivation, boundaries)",
     "published": "Published statistics (EES tidy CSV, statistical neighbours)",
     **_register_templates(),
 }

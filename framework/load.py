@@ -103,11 +103,17 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
         for candidate in candidates:
             if candidate.name.startswith("."):
                 continue
-            if candidate.suffix.lower() in READABLE_SUFFIXES:
+            if _to_read(candidate):
                 found.append(candidate)
             else:
                 ignored.append(candidate.name)
     return found, ignored
+
+
+def _to_read(path: Path) -> bool:
+    """A file type we read, and not official reference data this version leaves to others
+    (``local.REFERENCE_LAYOUTS_NOT_LOADED``: the demo's IoD, ward, population and NSPL files)."""
+    return path.suffix.lower() in READABLE_SUFFIXES and not local.is_reference_not_loaded(path)
 
 
 def recognise(path: Path) -> str:

@@ -43,6 +43,7 @@ from framework.demo.model import Child
 from framework.demo.params import DEFAULT_PARAMS, DemoParams
 from framework.demo.providers import Providers
 from framework.demo.workforce import Workforce, build_workforce
+from framework.demo.write_geography import write_geography
 from framework.demo.write_workforce import write_workforce_files
 
 CIN_SHAPES = ("auto", "sex", "gender")
@@ -129,6 +130,7 @@ def generate_demo(
     _prepare(out_dir)
     populations = world.demoton.populations(population)
     world.demoton.write_reference(out_dir / "reference", populations)
+    write_geography(out_dir / "reference", world.demoton, populations, seed)
     _write_addresses(out_dir / "addresses" / "child_addresses.csv", kept)
     # The workforce model allocates workers to every child and rewrites looked-after
     # children's social-worker episodes, so it runs before the SSDA903 return is written.
@@ -356,6 +358,21 @@ Child population aged 0-17: {summary.population:,} in {summary.areas} small area
 Layout
   reference/demoton_areas.csv       small areas: ward, locality, IMD and IDACI decile, children
   reference/demoton_postcodes.csv   postcode -> small area
+  reference/demoton_lsoa_boundaries.geojson
+                                    small-area polygons (ONS LSOA 2021 boundary fields
+                                    LSOA21CD, LSOA21NM; WGS84). The map lies at sea, on the
+                                    Dogger Bank, where nobody lives
+  reference/demoton_IoD2025_File_3_Supplementary_Indices_IDACI_and_IDAOPI.csv
+                                    IMD, IDACI and IDAOPI ranks and deciles (IoD2025 File 3
+                                    layout; district X06000999, a code ONS does not use)
+  reference/demoton_lsoa21_to_ward24_to_lad24.csv
+                                    small area -> ward -> district (ONS lookup layout)
+  reference/demoton_population_age0-17.csv
+                                    children by single year of age, and all residents, per
+                                    small area (ONS small-area population estimates layout)
+  reference/demoton_postcode_lookup.csv
+                                    postcode -> small area, British National Grid point and
+                                    date of termination (NSPL column names)
   addresses/child_addresses.csv     each child's home postcodes with the date each began
   <year>/cin_census_<end year>.xml  the CiN census return for the year
   <year>/ssda903/*.csv              the SSDA903 return for the year (CSV upload layout)

@@ -46,6 +46,26 @@ def read_header(path: Path) -> list[str]:
     return [column.strip().lower() for column in first]
 
 
+# Official reference layouts that the demo writes beside its own lookups (IoD2025 File 3,
+# ONS's LSOA to ward lookup, ONS's small-area populations, an NSPL-like postcode lookup). This
+# version does not load them yet, so a load lists them as ignored rather than unreadable (a
+# strict load of the demo would otherwise be refused).
+REFERENCE_LAYOUTS_NOT_LOADED = (
+    {"lsoa code (2021)", "local authority district code (2024)"},
+    {"lsoa21_code", "ward24_code", "ltla24_code"},
+    {"lsoa11_code", "total_population", "children_0_17"},
+    {"pcds", "lsoa21cd", "oseast1m", "osnrth1m"},
+)
+
+
+def is_reference_not_loaded(path: Path) -> bool:
+    """A CSV in one of the official reference layouts this version does not load yet."""
+    if path.suffix.lower() != ".csv":
+        return False
+    columns = set(read_header(path))
+    return any(layout <= columns for layout in REFERENCE_LAYOUTS_NOT_LOADED)
+
+
 def identify_local_csv(path: Path) -> str | None:
     columns = set(read_header(path))
     if LAYOUTS["ref_areas"] <= columns:
@@ -159,4 +179,10 @@ def read_area_reference(path: Path, kind: str) -> ReadResult:
     )
 
 
-__all__ = ["ERROR", "identify_local_csv", "read_area_reference", "read_child_addresses"]
+__all__ = [
+    "ERROR",
+    "identify_local_csv",
+    "is_reference_not_loaded",
+    "read_area_reference",
+    "read_child_addresses",
+]

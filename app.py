@@ -10,5 +10,6 @@ st.set_page_config(page_title="Outcomes Explorer", layout="wide")
 
 pages = [
     st.Page("pages/data_loaded.py", title="Data loaded", icon=":material/database:", default=True),
+    st.Page("pages/place.py", title="Place and deprivation", icon=":material/map:"),
 ]
 st.navigation(pages).run()

@@ -37,7 +37,9 @@ def _rows_by_year(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     long = long[long["n"] > 0]
     if long.empty:
         return pd.DataFrame(columns=["source", "table", "total"])
-    long["year"] = long["collection_year"].map(lambda y: year_label(y) if y else "undated")
+    long["year"] = long["collection_year"].map(
+        lambda y: year_label(y) if pd.notna(y) and y else "undated"
+    )
     wide = long.pivot_table(
         index=["source", "table"], columns="year", values="n", aggfunc="sum", fill_value=0
     )

@@ -15,7 +15,9 @@ One row per child known in the period, with:
                    the period began
   * demography at the period's end: age band (spec §4), sex, ethnicity major group, disabled;
   * place: the home small area at the period's end (address extract, else the latest 903
-    home postcode's area), its ward, locality, IMD and IDACI deciles;
+    home postcode's area), its ward, locality, national IMD and IDACI deciles, and local
+    quintiles: the authority's own small areas (``ref_areas``) split into five equal numbers
+    of areas by decile (1: the most deprived fifth), for gradients within the authority;
   * service: the team of the child's worker at the period's end (worker allocations).
 """
 
@@ -44,6 +46,8 @@ CHILD_DIMENSIONS = (
     "disability",
     "imd_decile",
     "idaci_decile",
+    "imd_local_quintile",  # the authority's own areas in fifths by IMD (1: most deprived)
+    "idaci_local_quintile",
     "lsoa",
     "ward",
     "locality",
@@ -124,15 +128,26 @@ WITH home AS (
     SELECT child_id, arg_max(team, start_date) AS team
     FROM worker_allocations
     WHERE start_date <= $end AND (end_date IS NULL OR end_date >= $end) GROUP BY child_id
+), local_areas AS (  -- the authority's own small areas in fifths, most deprived first
+    SELECT area_code,
+           CASE WHEN imd_decile IS NOT NULL THEN ntile(5) OVER (
+               PARTITION BY imd_decile IS NULL ORDER BY imd_decile, area_code) END
+               AS imd_local_quintile,
+           CASE WHEN idaci_decile IS NOT NULL THEN ntile(5) OVER (
+               PARTITION BY idaci_decile IS NULL ORDER BY idaci_decile, area_code) END
+               AS idaci_local_quintile
+    FROM ref_areas
 )
 SELECT c.child_id, c.sex, c.ethnicity,
        date_part('year', age(CAST($end AS DATE), c.date_of_birth)) AS age,  -- whole years
        COALESCE(h.area_code, h9.area_code) AS lsoa,
-       a.ward_name AS ward, a.locality, a.imd_decile, a.idaci_decile, t.team
+       a.ward_name AS ward, a.locality, a.imd_decile, a.idaci_decile,
+       q.imd_local_quintile, q.idaci_local_quintile, t.team
 FROM children c
 LEFT JOIN home h USING (child_id)
 LEFT JOIN home_903 h9 USING (child_id)
 LEFT JOIN ref_areas a ON a.area_code = COALESCE(h.area_code, h9.area_code)
+LEFT JOIN local_areas q ON q.area_code = a.area_code
 LEFT JOIN team t USING (child_id)
 """
 
@@ -162,7 +177,9 @@ def child_dimensions(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataF
                {_age_band_sql("c.age")} AS age_band,
                c.lsoa, c.ward, c.locality,
                CAST(c.imd_decile AS INTEGER) AS imd_decile,
-               CAST(c.idaci_decile AS INTEGER) AS idaci_decile, c.team,
+               CAST(c.idaci_decile AS INTEGER) AS idaci_decile,
+               CAST(c.imd_local_quintile AS INTEGER) AS imd_local_quintile,
+               CAST(c.idaci_local_quintile AS INTEGER) AS idaci_local_quintile, c.team,
                {", ".join(groups)}
         FROM known c"""
     used = {k: v for k, v in params.items() if f"${k}" in query}
@@ -170,7 +187,7 @@ def child_dimensions(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataF
     for group in GROUPS:
         frame[group] = frame[group].fillna(False).astype(bool)
     frame["disability"] = np.where(frame["disabled"], "Disabled", "Not disabled")
-    for column in ("imd_decile", "idaci_decile"):
+    for column in ("imd_decile", "idaci_decile", "imd_local_quintile", "idaci_local_quintile"):
         frame[column] = frame[column].astype("Int64")
     return frame
 

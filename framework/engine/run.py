@@ -26,12 +26,18 @@ class EngineError(RuntimeError):
     """The catalogue and the measures disagree: a programming error, refused at start."""
 
 
-def load_measures() -> dict:
-    """Import every measure module (each registers its measures), then check the catalogue
-    against them: every indicator has its registered function with the same statistic, and
-    every measure is catalogued. Raises EngineError listing every disagreement."""
+def register_measures() -> dict:
+    """Import every measure module: each registers its measures as it is imported."""
     for module in pkgutil.iter_modules(measures_package.__path__):
         importlib.import_module(f"{measures_package.__name__}.{module.name}")
+    return MEASURES
+
+
+def load_measures() -> dict:
+    """Register every measure, then check the catalogue against them: every indicator has its
+    registered function with the same statistic, and every measure is catalogued. Raises
+    EngineError listing every disagreement."""
+    register_measures()
     problems = check_functions(catalogue())
     if problems:
         raise EngineError("the catalogue and the measures disagree:\n" + "\n".join(problems))

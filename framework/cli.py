@@ -383,7 +383,8 @@ def demo_signature(settings) -> str:
         settings.demo_end_year,
     )
     digest.update(repr(options).encode())
-    for folder in ("framework/demo", "framework/sources", "framework/store", "framework/codes"):
+    folders = ("framework/demo", "framework/sources", "framework/store", "framework/codes")
+    for folder in (*folders, "framework/reference"):
         for path in sorted((PROJECT_ROOT / folder).glob("*.*")):
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -394,6 +395,7 @@ def run_demo_store(args) -> int:
     import shutil
 
     from framework.demo.generator import generate_demo
+    from framework.reference import describe, import_reference
 
     settings = load_settings(args.config)
     signature = demo_signature(settings)
@@ -425,13 +427,22 @@ def run_demo_store(args) -> int:
         progress=_progress_bar(),
     )
     print(outcome.message)
-    if outcome.status == "loaded":
-        con = store.connect(settings.demo_store)
-        try:
-            store.set_meta(con, "demo_signature", signature)
-        finally:
-            con.close()
-    return outcome.exit_code
+    if outcome.status != "loaded":
+        return outcome.exit_code
+    # The demo's official-layout reference files (boundaries for the maps, deprivation,
+    # wards, populations, postcode directory) go in the way an authority's own would.
+    imported = import_reference(
+        [settings.demo_directory / "reference"], store_path=settings.demo_store
+    )
+    if imported.status != "imported":
+        print(describe(imported))
+        return 1
+    con = store.connect(settings.demo_store)
+    try:
+        store.set_meta(con, "demo_signature", signature)
+    finally:
+        con.close()
+    return 0
 
 
 # --- reference ----------------------------------------------------------------------------------

@@ -163,7 +163,7 @@ def test_layout_is_exact(demo):
         "reference/demoton_lsoa_boundaries.geojson",
         "reference/demoton_IoD2025_File_3_Supplementary_Indices_IDACI_and_IDAOPI.csv",
         "reference/demoton_lsoa21_to_ward24_to_lad24.csv",
-        "reference/demoton_population_age0-17.csv",
+        "reference/demoton_population_mid2024_age0-17.csv",
         "reference/demoton_postcode_lookup.csv",
         "addresses/child_addresses.csv",
     }

@@ -367,7 +367,7 @@ Layout
                                     layout; district X06000999, a code ONS does not use)
   reference/demoton_lsoa21_to_ward24_to_lad24.csv
                                     small area -> ward -> district (ONS lookup layout)
-  reference/demoton_population_age0-17.csv
+  reference/demoton_population_mid2024_age0-17.csv
                                     children by single year of age, and all residents, per
                                     small area (ONS small-area population estimates layout)
   reference/demoton_postcode_lookup.csv

@@ -11,7 +11,7 @@ written for the real files can be tried on Demoton:
 * ``demoton_lsoa21_to_ward24_to_lad24.csv``: small area to ward to district, as ONS's LSOA
   (2021) to ward (2024) to LAD (2024) lookup (in the column names of the copy kept under
   ``../shared/reference/lookups``);
-* ``demoton_population_age0-17.csv``: children by single year of age in each small area, as
+* ``demoton_population_mid2024_age0-17.csv``: children by single year of age in each small area, as
   the ONS mid-2020 small-area estimates kept under ``../shared/reference/population`` (whose
   columns say ``lsoa11``: Demoton's areas keep their one set of ``X01`` codes);
 * ``demoton_postcode_lookup.csv``: each postcode's small area, grid reference (British National
@@ -39,7 +39,7 @@ LAD_CODE = "X06000999"
 BOUNDARIES = "demoton_lsoa_boundaries.geojson"
 DEPRIVATION = "demoton_IoD2025_File_3_Supplementary_Indices_IDACI_and_IDAOPI.csv"
 WARD_LOOKUP = "demoton_lsoa21_to_ward24_to_lad24.csv"
-POPULATION = "demoton_population_age0-17.csv"
+POPULATION = "demoton_population_mid2024_age0-17.csv"
 POSTCODE_LOOKUP = "demoton_postcode_lookup.csv"
 
 # Column names exactly as in the official files (only the names are taken from them).

@@ -17,9 +17,10 @@ import pandas as pd
 from framework.sources.common import TableCheck, blank, clean_text, sha256_of
 from framework.sources.problems import ERROR, Problem, SourceFile, TableCount, UnreadableFile
 
-LSOA_CODE = r"[EW]01\d{6}"
+# X-prefixed codes are fictional (ONS issues none): the demo authority's areas use them.
+LSOA_CODE = r"[EWX]01\d{6}"
 LSOA_WORDS = "an LSOA code such as E01000001"
-AREA_CODE = r"[EWSN]\d{8}"  # any GSS code: districts, wards...
+AREA_CODE = r"[EWSNX]\d{8}"  # any GSS code: districts, wards...
 SHOWN_PER_KIND = 50  # problems listed per field and kind; the rest are counted
 ENGLAND_LSOAS = {2011: 32_844, 2021: 33_755}  # the ranks of each IoD run from 1 to these
 

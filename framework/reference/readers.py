@@ -342,7 +342,7 @@ def _read_wards(table: TableFile, columns: dict[str, str]) -> ReferenceRead:
     rows = pd.DataFrame(
         {
             "lsoa21_code": check.codes(lsoa, LSOA_CODE, LSOA_WORDS),
-            "ward_code": check.codes(ward, r"[EW]05\d{6}", "a ward code such as E05009861"),
+            "ward_code": check.codes(ward, r"[EWX]05\d{6}", "a ward code such as E05009861"),
             "ward_name": check.names(columns.get("ward_name")),
             "lad_code": _optional_codes(check, columns.get("lad_code"), AREA_CODE, DISTRICT_WORDS),
             "lad_name": check.names(columns.get("lad_name")),

@@ -135,6 +135,27 @@ def _parser() -> argparse.ArgumentParser:
         "--store", type=Path, help="DuckDB store file (default from config)"
     )
     reference_import.set_defaults(run=run_reference_import)
+    reference_areas = reference_commands.add_parser(
+        "areas", help="build the authority's small areas from the official files imported"
+    )
+    reference_areas.add_argument(
+        "--lad", nargs="+", required=True, help="the authority's district codes, e.g. E06000001"
+    )
+    reference_areas.add_argument(
+        "--vintage", type=int, choices=[2019, 2025], help="indices to use (default: newest)"
+    )
+    reference_areas.add_argument("--store", type=Path, help="DuckDB store (default from config)")
+    reference_areas.set_defaults(run=run_reference_areas)
+
+    geo = commands.add_parser("geo", help="postcodes to small areas and deprivation")
+    geo_commands = geo.add_subparsers(dest="geo_command", required=True)
+    geo_link = geo_commands.add_parser(
+        "link", help="each postcode's LSOA, IMD and IDACI deciles and match status"
+    )
+    geo_link.add_argument("postcodes", type=Path, help="a CSV whose first column is postcodes")
+    geo_link.add_argument("--store", type=Path, help="DuckDB store (default from config)")
+    geo_link.add_argument("--out", type=Path, help="write a CSV here (default: print it)")
+    geo_link.set_defaults(run=run_geo_link)
 
     key = commands.add_parser("key", help="pseudonymisation key")
     key.add_argument("action", choices=["new"], help="new: create a random key file")
@@ -455,6 +476,58 @@ def run_reference_import(args) -> int:
     outcome = import_reference(args.paths, store_path=args.store or settings.store_path)
     print(describe(outcome))
     return outcome.exit_code
+
+
+def run_reference_areas(args) -> int:
+    from framework.reference.areas import AreasError, build_areas
+
+    settings = load_settings(args.config)
+    con = store.connect(args.store or settings.store_path)
+    try:
+        areas = build_areas(con, args.lad, vintage=args.vintage)
+    except AreasError as problem:
+        print(f"The areas were not built: {problem}.")
+        return 1
+    finally:
+        con.close()
+    missing = areas[["imd_decile", "children_0_17"]].isna().sum()
+    print(
+        f"{len(areas):,} small areas in {', '.join(args.lad)}: "
+        f"{int(missing['imd_decile'])} without a decile, "
+        f"{int(missing['children_0_17'])} without a child population."
+    )
+    return 0
+
+
+# --- geo ------------------------------------------------------------------------------------------
+
+
+def run_geo_link(args) -> int:
+    """Link the postcodes of the file's first column (a header row is kept as a header)."""
+    import pandas as pd
+
+    from framework.geography import POSTCODE_PATTERN, describe_postcodes, normalise_postcodes
+
+    settings = load_settings(args.config)
+    given = pd.read_csv(args.postcodes, header=None, usecols=[0], dtype=str).iloc[:, 0]
+    header = given.iloc[:1]
+    if (
+        len(given)
+        and not normalise_postcodes(header).str.match(POSTCODE_PATTERN).fillna(False).iloc[0]
+    ):
+        given = given.iloc[1:]  # the first row names the column
+    con = store.connect(args.store or settings.store_path, read_only=True)
+    try:
+        linked = describe_postcodes(con, given.reset_index(drop=True))
+    finally:
+        con.close()
+    if args.out:
+        linked.to_csv(args.out, index=False)
+        rate = linked["status"].isin(["matched", "matched by location"]).mean()
+        print(f"{len(linked):,} postcodes linked ({rate:.1%} to an area): {args.out}")
+    else:
+        print(linked.to_csv(index=False), end="")
+    return 0
 
 
 # --- bench and key -------------------------------------------------------------------------------

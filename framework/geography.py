@@ -154,8 +154,8 @@ def describe_postcodes(con: duckdb.DuckDBPyConnection, raw: pd.Series) -> pd.Dat
         {
             "postcode": raw.to_numpy(),
             "lsoa": linked["area_code"].to_numpy(),
-            "imd_decile": deciles["imd_decile"].astype("Int64").to_numpy(),
-            "idaci_decile": deciles["idaci_decile"].astype("Int64").to_numpy(),
+            "imd_decile": pd.array(deciles["imd_decile"].to_numpy(), dtype="Int64"),
+            "idaci_decile": pd.array(deciles["idaci_decile"].to_numpy(), dtype="Int64"),
             "status": linked["status"].to_numpy(),
         }
     )

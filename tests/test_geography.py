@@ -128,3 +128,27 @@ def test_linking_normalises_exactly_as_normalise_postcodes_does(written):
     expected = normalise_postcodes(given_postcodes)
     rows = geography._normalised(tiny_store(), given_postcodes, join_lookup=False)
     assert rows["postcode"].astype("string").tolist() == expected.tolist()
+
+
+def test_the_geo_link_command_writes_each_postcode_with_its_area(tmp_path, capsys):
+    from framework import cli
+    from framework.store import store
+
+    con = tiny_store(LOOKUP)
+    store_file = tmp_path / "store.duckdb"
+    con.execute(f"ATTACH '{store_file}' AS saved")
+    con.execute("COPY FROM DATABASE memory TO saved")
+    con.close()
+    store.connect(store_file).close()  # a store the command can open
+    given = tmp_path / "postcodes.csv"
+    given.write_text("home postcode\nqx11ab\nQX9 9ZZ\n")
+    out = tmp_path / "linked.csv"
+    assert cli.main(["geo", "link", str(given), "--store", str(store_file), "--out", str(out)]) == 0
+    linked = pd.read_csv(out, dtype=str).fillna("")
+    assert linked.to_dict("records") == [
+        {"postcode": "qx11ab", "lsoa": "X01000001", "imd_decile": "3", "idaci_decile": "4",
+         "status": MATCHED},
+        {"postcode": "QX9 9ZZ", "lsoa": "", "imd_decile": "", "idaci_decile": "",
+         "status": TERMINATED},
+    ]  # fmt: skip
+    assert "2 postcodes linked (50.0% to an area)" in capsys.readouterr().out

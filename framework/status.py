@@ -22,6 +22,7 @@ class StoreStatus:
     children: int | None  # None when suppressed
     set_aside_by_file: pd.DataFrame  # problems per load and file, by severity
     empty_sources: list[str]  # sources with no rows in any of their tables
+    postcode_links: pd.DataFrame = None  # per postcode column: records by match status, total
 
 
 def _rows_by_year(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -45,6 +46,26 @@ def _rows_by_year(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
     wide["total"] = wide.sum(axis=1)
     return wide.reset_index()
+
+
+def _postcode_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """How the home postcodes of each table linked: records by match status (the reasons a
+    postcode found no area: malformed, not in lookup, terminated, outside England…)."""
+    parts = []
+    for table in TABLES.values():
+        for postcode in table.postcodes:
+            counts = con.execute(
+                f"SELECT {postcode.status_column} AS status, COUNT(*) AS n FROM {table.name} "
+                f"WHERE {postcode.status_column} IS NOT NULL GROUP BY 1"
+            ).df()
+            counts["postcodes"] = f"{table.name}.{postcode.area_column}"
+            parts.append(counts)
+    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if long.empty:
+        return pd.DataFrame(columns=["postcodes", "total"])
+    wide = long.pivot_table(index="postcodes", columns="status", values="n", fill_value=0)
+    wide["total"] = wide.sum(axis=1)
+    return wide.reset_index().rename_axis(columns=None)
 
 
 def store_status(con: duckdb.DuckDBPyConnection, threshold: int) -> StoreStatus:
@@ -77,4 +98,10 @@ def store_status(con: duckdb.DuckDBPyConnection, threshold: int) -> StoreStatus:
         children=None if 0 < children <= threshold else children,
         set_aside_by_file=protect_counts(problems, ["problems"], None, threshold),
         empty_sources=[title for source, title in SOURCES.items() if source not in held],
+        postcode_links=_protected_links(_postcode_links(con), threshold),
     )
+
+
+def _protected_links(links: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    statuses = [c for c in links.columns if c not in ("postcodes", "total")]
+    return protect_counts(links, statuses, "total", threshold) if statuses else links

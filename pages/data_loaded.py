@@ -31,6 +31,14 @@ st.dataframe(shown(status.by_year), hide_index=True, width="stretch")
 if status.empty_sources:
     st.info("Nothing loaded yet for: " + "; ".join(status.empty_sources))
 
+if status.postcode_links is not None and len(status.postcode_links):
+    st.subheader("Home postcodes linked to small areas")
+    st.caption(
+        "Records by how their postcode linked: matched by the lookup, matched by location "
+        "(grid reference inside a boundary), or why not. Postcodes themselves are never stored."
+    )
+    st.dataframe(shown(status.postcode_links), hide_index=True, width="stretch")
+
 st.subheader("Load history")
 st.dataframe(status.loads, hide_index=True, width="stretch")
 st.subheader("Files")

@@ -63,6 +63,9 @@ def test_data_page_shows_counts_and_load_history(app_on, tmp_path, pseudonymiser
     assert str(by_table.loc["child_addresses", "total"]) == "7"
     # One area: a count from 1 to the threshold never reaches the page.
     assert by_table.loc["ref_areas", "total"] == "c"
+    # Seven home postcodes, no postcode lookup loaded yet: the page says why none linked.
+    links = app.dataframe[1].value.set_index("postcodes")
+    assert str(links.loc["child_addresses.area_code", "no lookup loaded"]) == "7"
 
 
 def _saved(con, store_file: Path) -> Path:

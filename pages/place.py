@@ -85,6 +85,12 @@ if areas.geojson is None:
     st.info("No area boundaries are loaded, so there is no map. The table shows the areas.")
 else:
     features = areas.geojson["features"]
+    shade_by = "indicator"
+    if level == "lsoa":
+        shade_by = st.radio(
+            "Shade by", ["indicator", "IMD decile", "IDACI decile"], horizontal=True,
+            help="Deprivation as a layer to compare with the indicator's map.",
+        )  # fmt: skip
     values = [f["properties"].get("value") for f in features]
     top = max([v for v in values if v is not None], default=1.0) or 1.0
     for feature, value in zip(features, values, strict=True):
@@ -93,6 +99,10 @@ else:
         # Shade by the share (darker is higher); hidden areas are grey and say only that.
         strength = 0 if value is None else int(40 + 200 * value / top)
         props["fill"] = HIDDEN_GREY if hidden or value is None else [30, 90, 160, strength]
+        if shade_by != "indicator":
+            decile = props.get("imd_decile" if shade_by == "IMD decile" else "idaci_decile")
+            # Decile 1 (most deprived) darkest; deciles are public, so nothing is hidden.
+            props["fill"] = HIDDEN_GREY if decile is None else [160, 60, 30, 250 - 22 * decile]
         if hidden:
             props["tip"] = f"{props['area']}: hidden (small numbers)"
         elif value is None:

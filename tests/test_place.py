@@ -128,6 +128,7 @@ def test_the_map_outlines_areas_and_never_shows_a_hidden_value(toy_measure):
     assert features["X4"]["suppressed"] is True and features["X4"]["value"] is None
     assert features["X4"]["numerator"] is None
     assert features["X1"]["value"] == pytest.approx(0.6)
+    assert features["X4"]["imd_decile"] == 9  # each area's decile, to compare on the map
     # Wards are the small areas dissolved: two outlines, each two squares wide.
     wards = area_view(store, toy_measure, PERIOD, level="ward")
     shapes = {f["properties"]["area"]: f["geometry"] for f in wards.geojson["features"]}

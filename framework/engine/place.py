@@ -105,6 +105,11 @@ def area_view(
     )
     table = _by(_whole_rows(evaluate(con, query)), level)
     table = table[table["area"] != UNKNOWN].reset_index(drop=True)
+    if level == "lsoa":  # each small area's national deciles, a layer to compare with
+        deciles = con.execute(
+            "SELECT area_code AS area, imd_decile, idaci_decile FROM ref_areas"
+        ).df()
+        table = table.merge(deciles, on="area", how="left")
     geojson, centre = _geojson(con, table, level)
     return AreaView(table, geojson, level, centre)
 

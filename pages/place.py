@@ -112,6 +112,8 @@ else:
                 f"{props['area']}: {value:.1%} ({props['numerator']:.0f} of "
                 f"{props['denominator']:.0f}; 95% {props['ci_low']:.1%} to {props['ci_high']:.1%})"
             )
+            if props.get("rate_per_10000") is not None:
+                props["tip"] += f"; {props['rate_per_10000']:.0f} per 10,000 children living there"
     layer = pdk.Layer(
         "GeoJsonLayer",
         areas.geojson,

@@ -54,11 +54,86 @@ def _wait_until_healthy(url: str, server: subprocess.Popen, seconds: float = 60)
     raise TimeoutError("the app did not start")
 
 
+def _place_store(store_file: Path) -> None:
+    """Four areas with outlines, 80 referred children living in them (as in test_app)."""
+    import shapely
+
+    from tests.engine_store import tiny_store
+    from tests.test_place import AREAS
+
+    children = [f"C{n} | F | 2015-01-01 | WBRI" for n in range(80)]
+    homes = [f"C{n} | 2020-01-01 | X{1 + n % 4}" for n in range(80)]
+    referrals = [f"C{n} | 2024-06-01 | {'true' if n % 3 else 'false'}" for n in range(80)]
+    con = tiny_store(
+        AREAS
+        + "\n\nchildren\nchild_id | sex | date_of_birth | ethnicity\n"
+        + "\n".join(children)
+        + "\n\nchild_addresses\nchild_id | from_date | area_code\n"
+        + "\n".join(homes)
+        + "\n\nreferrals\nchild_id | referral_date | referral_nfa\n"
+        + "\n".join(referrals)
+    )
+    con.execute(
+        "INSERT INTO load_files (load_id, file_name, collection_year, status) "
+        "VALUES (1, 'census.xml', 2025, 'loaded')"
+    )
+    for n, code in enumerate(("X1", "X2", "X3", "X4")):
+        square = shapely.to_wkb(shapely.box(2 + n / 100, 54.7, 2.01 + n / 100, 54.71))
+        con.execute(
+            "INSERT INTO ref_boundaries (lsoa_code, lsoa_vintage, lsoa_name, geometry) "
+            "VALUES (?, 2021, ?, ?)",
+            [code, code, square],
+        )
+    con.execute(f"ATTACH '{store_file}' AS saved")
+    con.execute("COPY FROM DATABASE memory TO saved")
+    con.close()
+
+
 @pytest.fixture
-def running_app(tmp_path, pseudonymiser):
+def serve(tmp_path):
+    """Start the app on a store file; yields a function that returns its URL."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     pytest.importorskip("playwright")
+    servers = []
+
+    def start(store_file: Path) -> str:
+        config = tmp_path / "config.toml"
+        text = (REPO / "config.toml").read_text()
+        config.write_text(text.replace('path = "data/outcomes.duckdb"', f'path = "{store_file}"'))
+        port = _free_port()
+        env = {**os.environ, "OUTCOMES_CONFIG": str(config), "OUTCOMES_MODE": "local"}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        url = f"http://localhost:{port}"
+        servers.append(server)
+        _wait_until_healthy(url, server)
+        return url
+
+    yield start
+    for server in servers:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture
+def running_app(serve, tmp_path, pseudonymiser):
     folder = tmp_path / "files"
     folder.mkdir()
     (folder / "areas.csv").write_text(
@@ -67,36 +142,14 @@ def running_app(tmp_path, pseudonymiser):
     )
     store_file = tmp_path / "store.duckdb"
     load_files([folder], store_path=store_file, pseudonymiser=pseudonymiser)
-    config = tmp_path / "config.toml"
-    text = (REPO / "config.toml").read_text()
-    config.write_text(text.replace('path = "data/outcomes.duckdb"', f'path = "{store_file}"'))
-    port = _free_port()
-    env = {**os.environ, "OUTCOMES_CONFIG": str(config), "OUTCOMES_MODE": "local"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://localhost:{port}"
-    try:
-        _wait_until_healthy(url, server)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    return serve(store_file)
+
+
+@pytest.fixture
+def running_place_app(serve, tmp_path):
+    store_file = tmp_path / "store.duckdb"
+    _place_store(store_file)
+    return serve(store_file)
 
 
 def test_the_data_page_renders_in_chromium(running_app, tmp_path):
@@ -113,4 +166,20 @@ def test_the_data_page_renders_in_chromium(running_app, tmp_path):
         assert any(text.startswith("Loads") and text.endswith("1") for text in metrics), metrics
         assert any(text.startswith("Children") for text in metrics), metrics
         page.screenshot(path=str(tmp_path / "data_loaded.png"))
+        browser.close()
+
+
+def test_the_place_page_draws_its_chart_and_map_in_chromium(running_place_app, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+        page.goto(f"{running_place_app}/place")
+        page.get_by_role("heading", name="Place and deprivation").wait_for(timeout=30_000)
+        page.get_by_text("Across deprivation").wait_for(timeout=30_000)
+        page.get_by_test_id("stDeckGlJsonChart").wait_for(timeout=60_000)
+        page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=60_000)
+        assert page.get_by_test_id("stException").count() == 0
+        page.screenshot(path=str(tmp_path / "place.png"), full_page=True)
         browser.close()

@@ -105,6 +105,8 @@ def test_the_map_by_ward_hides_small_numbers(toy_measure):
     assert view.geojson is None
     table = view.table.set_index("area")
     assert table.loc["North", "numerator"] == 22 and table.loc["South", "numerator"] == 11
+    # Per 10,000 children living in the ward: North 22 of 3,000; South 11 of 3,000.
+    assert list(table["rate_per_10000"]) == pytest.approx([22 / 3000 * 1e4, 11 / 3000 * 1e4])
     # By small area, X4's 3 is hidden, with one more area so it cannot be worked back.
     by_area = area_view(store, toy_measure, PERIOD, level="lsoa").table.set_index("area")
     assert by_area.loc["X4", "suppressed"] and by_area["suppressed"].sum() >= 2

@@ -73,7 +73,7 @@ def deprivation_view(
         with_change=False,
     )
     results = _whole_rows(evaluate(con, query))
-    table = _with_rates(con, _by(results, deciles), deciles)
+    table = _with_rates(con, _by(results, deciles), deciles)  # ref_areas names it the same
     gradient = inequality.gradient_from_results(results, deciles)
     dimension, note = deciles, ""
     if gradient.reason == inequality.HIDDEN_NUMBERS:
@@ -105,6 +105,7 @@ def area_view(
     )
     table = _by(_whole_rows(evaluate(con, query)), level)
     table = table[table["area"] != UNKNOWN].reset_index(drop=True)
+    table = _with_rates(con, table, LEVELS[level])
     if level == "lsoa":  # each small area's national deciles, a layer to compare with
         deciles = con.execute(
             "SELECT area_code AS area, imd_decile, idaci_decile FROM ref_areas"
@@ -129,12 +130,12 @@ def _by(results: pd.DataFrame, dimension: str) -> pd.DataFrame:
     return table.assign(_order=order).sort_values(["_order", "area"]).drop(columns="_order")
 
 
-def _with_rates(con: duckdb.DuckDBPyConnection, table: pd.DataFrame, dimension: str):
-    """Children living in each decile (the authority's areas) and the numerator per 10,000 of
-    them; hidden where the numerator is hidden, missing where no population is loaded."""
+def _with_rates(con: duckdb.DuckDBPyConnection, table: pd.DataFrame, column: str):
+    """Children living in each group of the authority's areas (``column`` of ``ref_areas``:
+    a decile, the area itself, its ward or locality) and the numerator per 10,000 of them;
+    hidden where the numerator is hidden, missing where no population is loaded."""
     populations = con.execute(
-        f"""SELECT CAST({dimension.removesuffix("_decile")}_decile AS VARCHAR) AS area,
-                   sum(children_0_17) AS population
+        f"""SELECT CAST({column} AS VARCHAR) AS area, sum(children_0_17) AS population
             FROM ref_areas GROUP BY ALL"""
     ).df()
     table = table.merge(populations, on="area", how="left")

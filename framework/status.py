@@ -77,6 +77,7 @@ def store_status(con: duckdb.DuckDBPyConnection, threshold: int) -> StoreStatus:
         "SELECT load_id, file_name, source, collection_year, records_read, records_loaded, "
         "records_set_aside, status, notes FROM load_files ORDER BY load_id DESC, file_name"
     ).df()
+    files["collection_year"] = files["collection_year"].astype("Int64")  # blank: undated
     problems = con.execute(
         "SELECT load_id, file_name, severity, COUNT(*) AS problems FROM load_problems "
         "GROUP BY ALL ORDER BY load_id DESC, file_name, severity"

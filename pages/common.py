@@ -35,11 +35,12 @@ def _status(path: str, modified: float) -> StoreStatus:
         con.close()
 
 
-def shown(frame: pd.DataFrame) -> pd.DataFrame:
-    """Suppressed counts (missing values from the engine) drawn as 'c'. A column holding any
-    becomes text (a table column cannot mix numbers and letters)."""
+def shown(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """Suppressed counts (missing values from the engine) drawn as 'c', in ``columns`` (all by
+    default; name them when other columns may be missing for other reasons, e.g. an undated
+    file's year). A column holding any becomes text (a column cannot mix numbers and letters)."""
     out = frame.copy()
-    for name in out.columns:
+    for name in columns if columns is not None else out.columns:
         column = out[name]
         if not column.isna().any():
             continue

@@ -42,7 +42,8 @@ if status.postcode_links is not None and len(status.postcode_links):
 st.subheader("Load history")
 st.dataframe(status.loads, hide_index=True, width="stretch")
 st.subheader("Files")
-st.dataframe(shown(status.files), hide_index=True, width="stretch")
+counted = ["records_read", "records_loaded", "records_set_aside"]
+st.dataframe(shown(status.files, counted), hide_index=True, width="stretch")
 if not status.set_aside_by_file.empty:
     st.subheader("Problems found at load")
     st.dataframe(shown(status.set_aside_by_file), hide_index=True, width="stretch")

@@ -104,3 +104,26 @@ def test_child_dimensions_for_the_year():
     assert dims.loc["A", "team"] == "Team 2"
     assert dims.loc["E", "disability"] == "Disabled"
     assert bool(dims.loc["A", "cp"]) and not bool(dims.loc["B", "cp"])
+
+
+def test_local_quintiles_split_the_authoritys_areas_in_fifths_by_rank():
+    from framework.engine.dimensions import child_dimensions
+    from framework.engine.periods import Period
+    from tests.engine_store import tiny_store
+
+    # Ten areas, all in national decile 1: their ranks (not their codes) order them, so the
+    # most deprived two by rank (A9 and A8) are the first fifth.
+    areas = "\n".join(f"A{n} | 1 | 1" for n in range(10))
+    ranks = "\n".join(f"2025 | A{n} | 2021 | {1000 - 100 * n} | 1" for n in range(10))
+    homes = "\n".join(f"C{n} | 2020-01-01 | A{n}" for n in range(10))
+    children = "\n".join(f"C{n} | F | 2015-01-01" for n in range(10))
+    con = tiny_store(
+        f"ref_areas\narea_code | imd_decile | idaci_decile\n{areas}\n\n"
+        f"ref_deprivation\nvintage | lsoa_code | lsoa_vintage | imd_rank | imd_decile\n{ranks}\n\n"
+        f"child_addresses\nchild_id | from_date | area_code\n{homes}\n\n"
+        f"children\nchild_id | sex | date_of_birth\n{children}"
+    )
+    frame = child_dimensions(con, Period.parse("2024-25")).set_index("child_id")
+    quintile = frame["imd_local_quintile"]
+    assert quintile["C9"] == 1 and quintile["C8"] == 1  # ranks 100 and 200
+    assert quintile["C0"] == 5 and quintile["C1"] == 5  # ranks 1000 and 900

@@ -17,7 +17,8 @@ One row per child known in the period, with:
   * place: the home small area at the period's end (address extract, else the latest 903
     home postcode's area), its ward, locality, national IMD and IDACI deciles, and local
     quintiles: the authority's own small areas (``ref_areas``) split into five equal numbers
-    of areas by decile (1: the most deprived fifth), for gradients within the authority;
+    of areas by deprivation (decile, then national rank where the indices were imported; 1:
+    the most deprived fifth), for gradients within the authority;
   * service: the team of the child's worker at the period's end (worker allocations).
 """
 
@@ -128,15 +129,21 @@ WITH home AS (
     SELECT child_id, arg_max(team, start_date) AS team
     FROM worker_allocations
     WHERE start_date <= $end AND (end_date IS NULL OR end_date >= $end) GROUP BY child_id
+), ranks AS (  -- national ranks, when the indices were imported (newest vintage)
+    SELECT lsoa_code, arg_max(imd_rank, vintage) AS imd_rank,
+           arg_max(idaci_rank, vintage) AS idaci_rank
+    FROM ref_deprivation GROUP BY lsoa_code
 ), local_areas AS (  -- the authority's own small areas in fifths, most deprived first
-    SELECT area_code,
-           CASE WHEN imd_decile IS NOT NULL THEN ntile(5) OVER (
-               PARTITION BY imd_decile IS NULL ORDER BY imd_decile, area_code) END
+    SELECT a.area_code,
+           CASE WHEN a.imd_decile IS NOT NULL THEN ntile(5) OVER (
+               PARTITION BY a.imd_decile IS NULL
+               ORDER BY a.imd_decile, r.imd_rank NULLS LAST, a.area_code) END
                AS imd_local_quintile,
-           CASE WHEN idaci_decile IS NOT NULL THEN ntile(5) OVER (
-               PARTITION BY idaci_decile IS NULL ORDER BY idaci_decile, area_code) END
+           CASE WHEN a.idaci_decile IS NOT NULL THEN ntile(5) OVER (
+               PARTITION BY a.idaci_decile IS NULL
+               ORDER BY a.idaci_decile, r.idaci_rank NULLS LAST, a.area_code) END
                AS idaci_local_quintile
-    FROM ref_areas
+    FROM ref_areas a LEFT JOIN ranks r ON r.lsoa_code = a.area_code
 )
 SELECT c.child_id, c.sex, c.ethnicity,
        date_part('year', age(CAST($end AS DATE), c.date_of_birth)) AS age,  -- whole years

@@ -190,31 +190,34 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def _looked_up(con: duckdb.DuckDBPyConnection, postcodes: pd.Series) -> dict[str, str]:
-    wanted = pd.DataFrame({"postcode": postcodes.to_numpy(dtype=object)})
-    con.register("wanted_postcodes", wanted)
-    try:
-        rows = con.execute(
-            "SELECT w.postcode, r.area_code FROM wanted_postcodes w "
-            "JOIN ref_postcode_areas r USING (postcode) WHERE r.area_code IS NOT NULL"
-        ).fetchall()
-    finally:
-        con.unregister("wanted_postcodes")
+    rows = _against(
+        con,
+        postcodes,
+        "SELECT w.postcode, r.area_code FROM wanted_postcodes w "
+        "JOIN ref_postcode_areas r USING (postcode) WHERE r.area_code IS NOT NULL",
+    )
     return dict(rows)
 
 
 def _terminated(con: duckdb.DuckDBPyConnection, postcodes: pd.Series) -> set[str]:
     if not len(postcodes) or not _exists(con, "ref_postcode_terminated"):
         return set()
-    wanted = pd.DataFrame({"postcode": postcodes.to_numpy(dtype=object)})
-    con.register("wanted_postcodes", wanted)
+    rows = _against(
+        con,
+        postcodes,
+        "SELECT DISTINCT postcode FROM wanted_postcodes "
+        "SEMI JOIN ref_postcode_terminated USING (postcode)",
+    )
+    return {postcode for (postcode,) in rows}
+
+
+def _against(con: duckdb.DuckDBPyConnection, postcodes: pd.Series, query: str) -> list[tuple]:
+    """Run ``query`` with the postcodes registered as the table ``wanted_postcodes``."""
+    con.register("wanted_postcodes", pd.DataFrame({"postcode": postcodes.to_numpy(dtype=object)}))
     try:
-        rows = con.execute(
-            "SELECT DISTINCT postcode FROM wanted_postcodes "
-            "SEMI JOIN ref_postcode_terminated USING (postcode)"
-        ).fetchall()
+        return con.execute(query).fetchall()
     finally:
         con.unregister("wanted_postcodes")
-    return {postcode for (postcode,) in rows}
 
 
 # --- the location step ----------------------------------------------------------------------------

@@ -84,6 +84,14 @@ def tiny_store(text: str = "") -> duckdb.DuckDBPyConnection:
     return con
 
 
+def save_store(con: duckdb.DuckDBPyConnection, path) -> object:
+    """Write an in-memory tiny store to a file (for commands and the app), closing it."""
+    con.execute(f"ATTACH '{path}' AS saved")
+    con.execute("COPY FROM DATABASE memory TO saved")
+    con.close()
+    return path
+
+
 # --- reading a measure's unit rows in worked examples ------------------------------------------
 
 

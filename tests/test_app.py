@@ -68,18 +68,11 @@ def test_data_page_shows_counts_and_load_history(app_on, tmp_path, pseudonymiser
     assert str(links.loc["child_addresses.area_code", "no lookup loaded"]) == "7"
 
 
-def _saved(con, store_file: Path) -> Path:
-    con.execute(f"ATTACH '{store_file}' AS saved")
-    con.execute("COPY FROM DATABASE memory TO saved")
-    con.close()
-    return store_file
-
-
 def test_place_page_without_returns_says_so(app_on, tmp_path):
-    from tests.engine_store import tiny_store
+    from tests.engine_store import save_store, tiny_store
     from tests.test_place import AREAS
 
-    app = app_on(_saved(tiny_store(AREAS), tmp_path / "store.duckdb"))
+    app = app_on(save_store(tiny_store(AREAS), tmp_path / "store.duckdb"))
     app.switch_page("pages/place.py").run()
     assert not app.exception
     assert app.title[0].value == "Place and deprivation"
@@ -87,35 +80,10 @@ def test_place_page_without_returns_says_so(app_on, tmp_path):
 
 
 def test_place_page_draws_the_gradient_and_the_map(app_on, tmp_path):
-    import shapely
+    from tests.engine_store import save_store
+    from tests.test_place import place_store
 
-    from tests.engine_store import tiny_store
-    from tests.test_place import AREAS
-
-    children = [f"C{n} | F | 2015-01-01 | WBRI" for n in range(80)]
-    homes = [f"C{n} | 2020-01-01 | X{1 + n % 4}" for n in range(80)]
-    referrals = [f"C{n} | 2024-06-01 | {'true' if n % 3 else 'false'}" for n in range(80)]
-    con = tiny_store(
-        AREAS
-        + "\n\nchildren\nchild_id | sex | date_of_birth | ethnicity\n"
-        + "\n".join(children)
-        + "\n\nchild_addresses\nchild_id | from_date | area_code\n"
-        + "\n".join(homes)
-        + "\n\nreferrals\nchild_id | referral_date | referral_nfa\n"
-        + "\n".join(referrals)
-    )
-    con.execute(
-        "INSERT INTO load_files (load_id, file_name, collection_year, status) "
-        "VALUES (1, 'census.xml', 2025, 'loaded')"
-    )
-    for n, code in enumerate(("X1", "X2", "X3", "X4")):
-        square = shapely.to_wkb(shapely.box(2 + n / 100, 54.7, 2.01 + n / 100, 54.71))
-        con.execute(
-            "INSERT INTO ref_boundaries (lsoa_code, lsoa_vintage, lsoa_name, geometry) "
-            "VALUES (?, 2021, ?, ?)",
-            [code, code, square],
-        )
-    app = app_on(_saved(con, tmp_path / "store.duckdb"))
+    app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
     app.switch_page("pages/place.py").run()
     assert not app.exception
     # B1.2 (no further action) is the first one-share-per-child indicator with these data.

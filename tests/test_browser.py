@@ -54,41 +54,6 @@ def _wait_until_healthy(url: str, server: subprocess.Popen, seconds: float = 60)
     raise TimeoutError("the app did not start")
 
 
-def _place_store(store_file: Path) -> None:
-    """Four areas with outlines, 80 referred children living in them (as in test_app)."""
-    import shapely
-
-    from tests.engine_store import tiny_store
-    from tests.test_place import AREAS
-
-    children = [f"C{n} | F | 2015-01-01 | WBRI" for n in range(80)]
-    homes = [f"C{n} | 2020-01-01 | X{1 + n % 4}" for n in range(80)]
-    referrals = [f"C{n} | 2024-06-01 | {'true' if n % 3 else 'false'}" for n in range(80)]
-    con = tiny_store(
-        AREAS
-        + "\n\nchildren\nchild_id | sex | date_of_birth | ethnicity\n"
-        + "\n".join(children)
-        + "\n\nchild_addresses\nchild_id | from_date | area_code\n"
-        + "\n".join(homes)
-        + "\n\nreferrals\nchild_id | referral_date | referral_nfa\n"
-        + "\n".join(referrals)
-    )
-    con.execute(
-        "INSERT INTO load_files (load_id, file_name, collection_year, status) "
-        "VALUES (1, 'census.xml', 2025, 'loaded')"
-    )
-    for n, code in enumerate(("X1", "X2", "X3", "X4")):
-        square = shapely.to_wkb(shapely.box(2 + n / 100, 54.7, 2.01 + n / 100, 54.71))
-        con.execute(
-            "INSERT INTO ref_boundaries (lsoa_code, lsoa_vintage, lsoa_name, geometry) "
-            "VALUES (?, 2021, ?, ?)",
-            [code, code, square],
-        )
-    con.execute(f"ATTACH '{store_file}' AS saved")
-    con.execute("COPY FROM DATABASE memory TO saved")
-    con.close()
-
-
 @pytest.fixture
 def serve(tmp_path):
     """Start the app on a store file; yields a function that returns its URL."""
@@ -147,9 +112,10 @@ def running_app(serve, tmp_path, pseudonymiser):
 
 @pytest.fixture
 def running_place_app(serve, tmp_path):
-    store_file = tmp_path / "store.duckdb"
-    _place_store(store_file)
-    return serve(store_file)
+    from tests.engine_store import save_store
+    from tests.test_place import place_store
+
+    return serve(save_store(place_store(), tmp_path / "store.duckdb"))
 
 
 def test_the_data_page_renders_in_chromium(running_app, tmp_path):

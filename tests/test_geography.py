@@ -27,7 +27,7 @@ from framework.geography import (
     match_rate,
     normalise_postcodes,
 )
-from tests.engine_store import tiny_store
+from tests.engine_store import save_store, tiny_store
 
 LOOKUP = """
     ref_postcode_areas
@@ -135,10 +135,7 @@ def test_the_geo_link_command_writes_each_postcode_with_its_area(tmp_path, capsy
     from framework.store import store
 
     con = tiny_store(LOOKUP)
-    store_file = tmp_path / "store.duckdb"
-    con.execute(f"ATTACH '{store_file}' AS saved")
-    con.execute("COPY FROM DATABASE memory TO saved")
-    con.close()
+    store_file = save_store(con, tmp_path / "store.duckdb")
     store.connect(store_file).close()  # a store the command can open
     given = tmp_path / "postcodes.csv"
     given.write_text("home postcode\nqx11ab\nQX9 9ZZ\n")

@@ -142,3 +142,31 @@ def test_the_map_outlines_areas_and_never_shows_a_hidden_value(toy_measure):
 def test_an_unknown_level_is_refused(toy_measure):
     with pytest.raises(ValueError, match="unknown level"):
         area_view(tiny_store(AREAS), toy_measure, PERIOD, level="county")
+
+
+def place_store():
+    """Four areas with square outlines and 80 referred children living in them, a third with
+    no further action, in a store dated 2024-25 (for the app's and the browser's tests)."""
+    children = [f"C{n} | F | 2015-01-01 | WBRI" for n in range(80)]
+    homes = [f"C{n} | 2020-01-01 | X{1 + n % 4}" for n in range(80)]
+    referrals = [f"C{n} | 2024-06-01 | {'true' if n % 3 else 'false'}" for n in range(80)]
+    con = tiny_store(
+        AREAS
+        + "\n\nchildren\nchild_id | sex | date_of_birth | ethnicity\n"
+        + "\n".join(children)
+        + "\n\nchild_addresses\nchild_id | from_date | area_code\n"
+        + "\n".join(homes)
+        + "\n\nreferrals\nchild_id | referral_date | referral_nfa\n"
+        + "\n".join(referrals)
+    )
+    con.execute(
+        "INSERT INTO load_files (load_id, file_name, collection_year, status) "
+        "VALUES (1, 'census.xml', 2025, 'loaded')"
+    )
+    for n, code in enumerate(("X1", "X2", "X3", "X4")):
+        con.execute(
+            "INSERT INTO ref_boundaries (lsoa_code, lsoa_vintage, lsoa_name, geometry) "
+            "VALUES (?, 2021, ?, ?)",
+            [code, code, _square(2 + n / 100, 54.7)],
+        )
+    return con

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from framework.reference.areas import AreasError, build_areas
-from tests.engine_store import tiny_store
+from tests.engine_store import save_store, tiny_store
 
 OFFICIAL = """
     ref_wards
@@ -88,10 +88,7 @@ def test_the_reference_areas_command(tmp_path, capsys):
     from framework import cli
 
     con = tiny_store(OFFICIAL)
-    store_file = tmp_path / "store.duckdb"
-    con.execute(f"ATTACH '{store_file}' AS saved")
-    con.execute("COPY FROM DATABASE memory TO saved")
-    con.close()
+    store_file = save_store(con, tmp_path / "store.duckdb")
     command = ["reference", "areas", "--store", str(store_file), "--lad"]
     assert cli.main([*command, "E06000001"]) == 0
     assert "3 small areas in E06000001: 0 without a decile" in capsys.readouterr().out

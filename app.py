@@ -10,6 +10,10 @@ st.set_page_config(page_title="Outcomes Explorer", layout="wide")
 
 pages = [
     st.Page("pages/data_loaded.py", title="Data loaded", icon=":material/database:", default=True),
+    st.Page("pages/domain_a.py", title="A. Conditions and culture", icon=":material/groups:"),
+    st.Page("pages/domain_b.py", title="B. Reaching families", icon=":material/diversity_1:"),
+    st.Page("pages/domain_c.py", title="C. Valued and involved", icon=":material/forum:"),
+    st.Page("pages/domain_d.py", title="D. Child outcomes", icon=":material/child_care:"),
     st.Page("pages/place.py", title="Place and deprivation", icon=":material/map:"),
 ]
 st.navigation(pages).run()

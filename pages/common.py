@@ -156,3 +156,73 @@ def _area_view(_key, indicator, period, level, group, threshold):
 
 def area_view(indicator, period, level, group, threshold):
     return _area_view(_store_key(), indicator, period, level, group, threshold)
+
+
+# --- filters shared by every page, kept in the URL so that a link reopens the same view -------
+
+
+def sidebar_filters(latest: str) -> tuple[str, str | None]:
+    """(period, group) from the sidebar, set from and written back to the URL's query
+    parameters (``?period=2024-25&group=cp``)."""
+    from framework.engine.dimensions import GROUP_LABELS
+    from framework.engine.periods import Period
+
+    params = st.query_params
+    groups = [None, *GROUP_LABELS]
+    asked_group = params.get("group")
+    period = st.sidebar.text_input(
+        "Period", params.get("period", latest), help="A year (2024-25) or a half (2024-25H2)"
+    )
+    group = st.sidebar.selectbox(
+        "Group",
+        groups,
+        index=groups.index(asked_group) if asked_group in groups else 0,
+        format_func=lambda g: "All children" if g is None else GROUP_LABELS[g],
+    )
+    try:
+        period = Period.parse(period).label
+    except ValueError as problem:
+        st.sidebar.error(str(problem))
+        period = latest
+    st.query_params["period"] = period
+    if group is None:
+        st.query_params.pop("group", None)
+    else:
+        st.query_params["group"] = group
+    if os.environ.get("OUTCOMES_MODE") != "local":
+        st.sidebar.caption("Showing the fictional demo authority, Demoton.")
+    return period, group
+
+
+@st.cache_data(ttl=600, show_spinner="Working out the domain's indicators…")
+def _domain_table(_key, domain, period, group, threshold):
+    from framework.engine.periods import Period
+    from framework.engine.views import domain_table as table
+
+    con = _connect()
+    try:
+        return table(con, domain, Period.parse(period), group=group, threshold=threshold)
+    finally:
+        con.close()
+
+
+def domain_table(domain: str, period: str, group: str | None) -> pd.DataFrame:
+    threshold = settings().disclosure_threshold
+    return _domain_table(_store_key(), domain, period, group, threshold)
+
+
+@st.cache_data(ttl=600, show_spinner="Working out the indicator…")
+def _indicator_detail(_key, indicator, period, group, threshold):
+    from framework.engine.periods import Period
+    from framework.engine.views import indicator_detail as detail
+
+    con = _connect()
+    try:
+        return detail(con, indicator, Period.parse(period), group=group, threshold=threshold)
+    finally:
+        con.close()
+
+
+def indicator_detail(indicator: str, period: str, group: str | None):
+    threshold = settings().disclosure_threshold
+    return _indicator_detail(_store_key(), indicator, period, group, threshold)

@@ -8,7 +8,6 @@ import altair as alt
 import pydeck as pdk
 import streamlit as st
 
-from framework.engine.dimensions import GROUP_LABELS
 from pages.common import (
     area_view,
     child_indicators,
@@ -17,6 +16,7 @@ from pages.common import (
     open_status,
     settings,
     shown,
+    sidebar_filters,
 )
 
 OFFLINE_NOTE = "No basemap: the map works offline. Tick the box to add one (needs internet)."
@@ -33,17 +33,11 @@ latest = latest_period_label()
 if latest is None:
     st.info("No returns or local data are loaded yet, so there is nothing to show by place.")
     st.stop()
+period, group = sidebar_filters(latest)
 indicators = child_indicators()
-left, middle, right = st.columns(3)
-chosen = left.selectbox(
+chosen = st.selectbox(
     "Indicator", list(indicators), format_func=lambda i: f"{i} {indicators[i]}", index=0
 )
-group = middle.selectbox(
-    "Group",
-    [None, *GROUP_LABELS],
-    format_func=lambda g: "All children" if g is None else GROUP_LABELS[g],
-)
-period = right.text_input("Period (e.g. 2024-25 or 2024-25H2)", latest)
 threshold = settings().disclosure_threshold
 
 st.subheader("Across deprivation")

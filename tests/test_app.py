@@ -93,3 +93,61 @@ def test_place_page_draws_the_gradient_and_the_map(app_on, tmp_path):
     drawn = [e.type for e in app.main.children.values() if type(e).__name__ == "UnknownElement"]
     assert drawn == ["vega_lite_chart", "deck_gl_json_chart"]  # the gradient, then the map
     assert not app.warning
+
+
+def _select(app, label: str):
+    return next(box for box in app.selectbox if box.label == label)
+
+
+def test_domain_page_shows_the_engines_numbers_and_one_indicator_in_full(app_on, tmp_path):
+    from tests.engine_store import save_store
+    from tests.test_place import place_store
+
+    app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
+    app.switch_page("pages/domain_b.py").run()
+    assert not app.exception
+    assert app.title[0].value.startswith("B. Reaching children and families")
+    table = app.dataframe[0].value.set_index("id")
+    # 53 of the 80 referrals ended in no further action: the engine's 66.3%.
+    assert table.loc["B1.2", "value"] == "66.3%"
+    assert table.loc["B3.1", "note"] == "no data" and table.loc["B3.1", "value"] == ""
+    choice = _select(app, "Look at one indicator")
+    choice.select_index(
+        choice.options.index(next(o for o in choice.options if o.startswith("B1.2")))
+    ).run()
+    assert not app.exception
+    assert any(h.value.startswith("B1.2 ") for h in app.subheader)
+    assert app.query_params["indicator"] == "B1.2"  # the view is in the link
+
+
+def test_a_hidden_value_shows_as_hidden_on_the_domain_page(app_on, tmp_path):
+    from tests.engine_store import save_store, tiny_store
+
+    # Ten referrals, three with no further action: 3 is a small count, so B1.2 is hidden.
+    referrals = "\n".join(f"R{n} | 2024-06-01 | {'true' if n < 3 else 'false'}" for n in range(10))
+    con = tiny_store(f"referrals\nchild_id | referral_date | referral_nfa\n{referrals}")
+    con.execute(
+        "INSERT INTO load_files (load_id, file_name, collection_year, status) "
+        "VALUES (1, 'census.xml', 2025, 'loaded')"
+    )
+    app = app_on(save_store(con, tmp_path / "store.duckdb"))
+    app.switch_page("pages/domain_b.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value.set_index("id")
+    assert table.loc["B1.2", "value"] == "c" and table.loc["B1.2", "interval"] == "c"
+
+
+def test_the_group_filter_comes_from_the_link_and_stays_across_pages(app_on, tmp_path):
+    from tests.engine_store import save_store
+    from tests.test_place import place_store
+
+    app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
+    app.query_params["group"] = "cin"
+    app.query_params["period"] = "2024-25"
+    app.switch_page("pages/domain_b.py").run()
+    assert not app.exception
+    assert _select(app, "Group").value == "cin"
+    assert "Children in need" in app.subheader[0].value
+    app.switch_page("pages/place.py").run()
+    assert not app.exception
+    assert _select(app, "Group").value == "cin"

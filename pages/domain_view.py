@@ -1,0 +1,168 @@
+"""One domain of the framework: all its indicators, and any one of them in full.
+
+Drawn for each domain by pages/domain_a.py … domain_d.py. The page asks the engine
+(framework/engine/views.py) and draws: values, intervals, change and its reading against the
+indicator's polarity all come from the one aggregator, with small numbers already hidden.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from framework.disclosure import SUPPRESSED
+from framework.engine.catalogue import catalogue
+from framework.engine.dimensions import GROUP_LABELS
+from pages.common import (
+    domain_table,
+    indicator_detail,
+    latest_period_label,
+    open_status,
+    shown,
+    sidebar_filters,
+)
+
+READING = {"better": "▲ better", "worse": "▼ worse", "no clear change": "no clear change"}
+
+
+def show_domain(letter: str) -> None:
+    domain = catalogue().domains[letter]
+    st.title(f"{letter}. {domain.title}")
+    st.caption(domain.question)
+    status, _ = open_status()
+    latest = latest_period_label() if status is not None else None
+    if latest is None:
+        st.info("No returns or local data are loaded yet: there is nothing to show.")
+        st.stop()
+    period, group = sidebar_filters(latest)
+    table = domain_table(letter, period, group)
+    st.subheader(f"{period} · {'all children' if group is None else GROUP_LABELS[group]}")
+    st.dataframe(shown(_readable(table), ["value", "interval", "change"]), hide_index=True)
+    st.caption(
+        f"{SUPPRESSED}: hidden because it rests on a count from 1 to the threshold. "
+        "A change is called better or worse only when it is larger than chance (p < 0.05) "
+        "and the indicator has a direction; many have none."
+    )
+    ids = [i.id for i in catalogue().in_domain(letter)]
+    asked = st.query_params.get("indicator")
+    chosen = st.selectbox(
+        "Look at one indicator",
+        ids,
+        index=ids.index(asked) if asked in ids else 0,
+        format_func=lambda i: f"{i} {catalogue()[i].label}",
+    )
+    st.query_params["indicator"] = chosen
+    _detail(chosen, period, group)
+
+
+def _percent(value, sign: bool = False) -> str | None:
+    """A share as a percentage to one decimal, rounded half up as DfE publishes (53 of 80 is
+    66.3%, where Python's own formatting of the float 0.6625 gives 66.2%)."""
+    if pd.isna(value):
+        return None
+    rounded = Decimal(repr(float(value) * 100)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return f"{rounded:+}%" if sign else f"{rounded}%"
+
+
+def _readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The domain table in words and percentages (shares) or plain numbers (others)."""
+    shares = table["statistic"].isin(["proportion", "distribution"])
+    value = [
+        _percent(v) if share else (None if pd.isna(v) else f"{v:,.2f}")
+        for v, share in zip(table["value"], shares, strict=True)
+    ]
+    interval = [
+        None
+        if pd.isna(lo)
+        else (f"{_percent(lo)} to {_percent(hi)}" if share else f"{lo:,.2f} to {hi:,.2f}")
+        for lo, hi, share in zip(table["ci_low"], table["ci_high"], shares, strict=True)
+    ]
+    change = [
+        None if pd.isna(c) else (_percent(c, sign=True) if share else f"{c:+,.2f}")
+        for c, share in zip(table["change"], shares, strict=True)
+    ]
+    status = table["status"].where(table["status"] != "ok", "")
+    out = pd.DataFrame(
+        {
+            "id": table["indicator_id"],
+            "indicator": table["label"],
+            "category": table["category"].fillna(""),
+            "value": value,
+            "interval": interval,
+            "change": change,
+            "reading": table["direction"].map(READING).fillna(""),
+            "note": status,
+            "data": table["kind"] + ", " + table["availability"],
+        }
+    )
+    # "No data" is not hidden: leave those cells blank rather than drawing them as hidden.
+    empty = table["status"] != "ok"
+    for column in ("value", "interval", "change"):
+        out.loc[empty, column] = ""
+    return out
+
+
+def _detail(indicator_id: str, period: str, group: str | None) -> None:
+    detail = indicator_detail(indicator_id, period, group)
+    record = detail.record
+    st.subheader(f"{record.id} {record.label}")
+    st.write(record.definition)
+    st.caption(
+        f"Unit: {record.unit} · cohort: {record.cohort} · data: {record.kind}, "
+        f"{record.availability} · direction: {record.polarity.replace('_', ' ')}"
+    )
+    st.dataframe(shown(detail.whole.drop(columns=["status"])), hide_index=True)
+    _trend_chart(detail.trend, record.statistic)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**By group**")
+        if detail.by_group.empty:
+            st.caption("These units are not children's, so they have no group.")
+        else:
+            by_group = detail.by_group.assign(group=detail.by_group["group"].map(GROUP_LABELS))
+            st.dataframe(shown(by_group), hide_index=True)
+    with right:
+        st.markdown("**By deprivation (IMD decile)**")
+        view = detail.by_decile
+        if view is None or view.table.empty:
+            st.caption("Not by decile: the units do not live anywhere, or there is no data.")
+        else:
+            st.dataframe(shown(view.table.rename(columns={"area": "decile"})), hide_index=True)
+            gradient = view.gradient
+            if gradient.reason:
+                st.caption(f"No gradient: {gradient.reason}.")
+            else:
+                st.caption(
+                    f"Slope index of inequality {gradient.sii:+.1%} "
+                    f"({gradient.sii_low:+.1%} to {gradient.sii_high:+.1%})."
+                )
+    st.markdown("**Read it beside** (no indicator is read alone)")
+    if detail.related.empty:
+        st.caption("No related indicators are listed for this one.")
+    else:
+        st.dataframe(shown(detail.related, ["value", "ci_low", "ci_high"]), hide_index=True)
+    for caveat in record.caveats:
+        st.caption(f"⚠ {caveat}")
+    if record.crosswalks:
+        st.caption("Also measured as: " + "; ".join(record.crosswalks))
+
+
+def _trend_chart(trend: pd.DataFrame, statistic: str) -> None:
+    """Values over the years with their 95% interval as a band; hidden years are gaps."""
+    rows = trend[(trend["status"] == "ok") & trend["category"].isna()]
+    if rows.empty or rows["value"].isna().all():
+        st.caption("No trend to draw: nothing shown in these years.")
+        return
+    axis = alt.Axis(format="%") if statistic == "proportion" else alt.Axis()
+    base = alt.Chart(rows).encode(x=alt.X("period:O", title=None))
+    band = base.mark_area(opacity=0.25).encode(
+        y=alt.Y("ci_low:Q", axis=axis, title=None), y2="ci_high:Q"
+    )
+    line = base.mark_line(point=True).encode(
+        y="value:Q", tooltip=["period", "value", "ci_low", "ci_high"]
+    )
+    st.altair_chart(band + line, width="stretch")
+    st.caption("The band is the 95% interval; a year whose value is hidden is left out.")

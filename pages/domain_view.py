@@ -25,6 +25,7 @@ from pages.common import (
     sidebar_filters,
 )
 
+COUNTS = ["numerator", "denominator", "value", "ci_low", "ci_high"]  # hidden ones shown as c
 READING = {"better": "▲ better", "worse": "▼ worse", "no clear change": "no clear change"}
 
 
@@ -114,7 +115,9 @@ def _detail(indicator_id: str, period: str, group: str | None) -> None:
         f"Unit: {record.unit} · cohort: {record.cohort} · data: {record.kind}, "
         f"{record.availability} · direction: {record.polarity.replace('_', ' ')}"
     )
-    st.dataframe(shown(detail.whole.drop(columns=["status"])), hide_index=True)
+    st.dataframe(
+        shown(_without_empty(detail.whole.drop(columns=["status"])), COUNTS), hide_index=True
+    )
     _trend_chart(detail.trend, record.statistic)
     left, right = st.columns(2)
     with left:
@@ -123,7 +126,7 @@ def _detail(indicator_id: str, period: str, group: str | None) -> None:
             st.caption("These units are not children's, so they have no group.")
         else:
             by_group = detail.by_group.assign(group=detail.by_group["group"].map(GROUP_LABELS))
-            st.dataframe(shown(by_group), hide_index=True)
+            st.dataframe(shown(_without_empty(by_group), COUNTS), hide_index=True)
     with right:
         st.markdown("**By deprivation (IMD decile)**")
         view = detail.by_decile
@@ -148,6 +151,11 @@ def _detail(indicator_id: str, period: str, group: str | None) -> None:
         st.caption(f"⚠ {caveat}")
     if record.crosswalks:
         st.caption("Also measured as: " + "; ".join(record.crosswalks))
+
+
+def _without_empty(frame: pd.DataFrame) -> pd.DataFrame:
+    """Without columns that say nothing here (e.g. no category for a single share)."""
+    return frame.drop(columns=[c for c in ("category",) if c in frame and frame[c].isna().all()])
 
 
 def _trend_chart(trend: pd.DataFrame, statistic: str) -> None:

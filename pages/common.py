@@ -63,6 +63,10 @@ def open_status() -> tuple[StoreStatus | None, Path]:
 
 
 # --- the engine, cached per store version (its file's modification time) ----------------------
+#
+# Every cached read takes the store's path and modification time as its first argument (named
+# without a leading underscore: Streamlit leaves underscored arguments out of the cache key,
+# and then a new load would not show). The cache is bounded so a long meeting cannot fill memory.
 
 
 def _store_key() -> tuple[str, float]:
@@ -70,10 +74,15 @@ def _store_key() -> tuple[str, float]:
     return str(path), path.stat().st_mtime
 
 
+def _connect():
+    return store.connect(store_path(), read_only=True)
+
+
 @st.cache_data(ttl=600)
-def _child_indicators(_key: tuple) -> dict[str, str]:
+def _child_indicators(store_key: tuple) -> dict[str, str]:
     from framework.engine.catalogue import catalogue
     from framework.engine.run import load_measures
+    from framework.engine.views import NOT_ABOUT_A_CHILD
 
     measures = load_measures()
     return {
@@ -83,31 +92,14 @@ def _child_indicators(_key: tuple) -> dict[str, str]:
     }
 
 
-# Units that belong to no one child's home (survey answers are anonymous; meetings, complaints,
-# audits and workers are counted as themselves), so they cannot be put on a map of homes.
-NOT_ABOUT_A_CHILD = {
-    "staff respondent",
-    "child respondent",
-    "parent respondent",
-    "meeting",
-    "complaint",
-    "audit",
-    "worker",
-}
-
-
 def child_indicators() -> dict[str, str]:
     """Indicators whose units are children's (a child, their referral, plan, period of care…)
     and that are one share each (id -> label)."""
     return _child_indicators(_store_key())
 
 
-def _connect():
-    return store.connect(store_path(), read_only=True)
-
-
 @st.cache_data(ttl=600)
-def _latest_period(_key: tuple) -> str | None:
+def _latest_period(store_key: tuple) -> str | None:
     from framework.engine.run import latest_period
 
     con = _connect()
@@ -124,38 +116,44 @@ def latest_period_label() -> str | None:
     return _latest_period(_store_key())
 
 
-@st.cache_data(ttl=600, show_spinner="Working out the gradient…")
-def _deprivation_view(_key, indicator, period, index, group, threshold):
-    from framework.engine.periods import Period
-    from framework.engine.place import deprivation_view as view
+@st.cache_data(ttl=600, max_entries=256, show_spinner="Working it out…")
+def _view(store_key: tuple, name: str, subject: str, period: str, options: tuple):
+    """``framework.engine.<name>(con, subject, period, **options)`` on the store."""
+    import importlib
 
+    from framework.engine.periods import Period
+
+    module, function = name.rsplit(".", 1)
+    view = getattr(importlib.import_module(f"framework.engine.{module}"), function)
     con = _connect()
     try:
-        return view(con, indicator, Period.parse(period), index=index, group=group,
-                    threshold=threshold)  # fmt: skip
+        return view(con, subject, Period.parse(period), **dict(options))
     finally:
         con.close()
+
+
+def _threshold() -> int:
+    return settings().disclosure_threshold
 
 
 def deprivation_view(indicator, period, index, group, threshold):
-    return _deprivation_view(_store_key(), indicator, period, index, group, threshold)
-
-
-@st.cache_data(ttl=600, show_spinner="Drawing the map…")
-def _area_view(_key, indicator, period, level, group, threshold):
-    from framework.engine.periods import Period
-    from framework.engine.place import area_view as view
-
-    con = _connect()
-    try:
-        return view(con, indicator, Period.parse(period), level=level, group=group,
-                    threshold=threshold)  # fmt: skip
-    finally:
-        con.close()
+    options = (("index", index), ("group", group), ("threshold", threshold))
+    return _view(_store_key(), "place.deprivation_view", indicator, period, options)
 
 
 def area_view(indicator, period, level, group, threshold):
-    return _area_view(_store_key(), indicator, period, level, group, threshold)
+    options = (("level", level), ("group", group), ("threshold", threshold))
+    return _view(_store_key(), "place.area_view", indicator, period, options)
+
+
+def domain_table(domain: str, period: str, group: str | None) -> pd.DataFrame:
+    options = (("group", group), ("threshold", _threshold()))
+    return _view(_store_key(), "views.domain_table", domain, period, options)
+
+
+def indicator_detail(indicator: str, period: str, group: str | None):
+    options = (("group", group), ("threshold", _threshold()))
+    return _view(_store_key(), "views.indicator_detail", indicator, period, options)
 
 
 # --- filters shared by every page, kept in the URL so that a link reopens the same view -------
@@ -192,37 +190,3 @@ def sidebar_filters(latest: str) -> tuple[str, str | None]:
     if os.environ.get("OUTCOMES_MODE") != "local":
         st.sidebar.caption("Showing the fictional demo authority, Demoton.")
     return period, group
-
-
-@st.cache_data(ttl=600, show_spinner="Working out the domain's indicators…")
-def _domain_table(_key, domain, period, group, threshold):
-    from framework.engine.periods import Period
-    from framework.engine.views import domain_table as table
-
-    con = _connect()
-    try:
-        return table(con, domain, Period.parse(period), group=group, threshold=threshold)
-    finally:
-        con.close()
-
-
-def domain_table(domain: str, period: str, group: str | None) -> pd.DataFrame:
-    threshold = settings().disclosure_threshold
-    return _domain_table(_store_key(), domain, period, group, threshold)
-
-
-@st.cache_data(ttl=600, show_spinner="Working out the indicator…")
-def _indicator_detail(_key, indicator, period, group, threshold):
-    from framework.engine.periods import Period
-    from framework.engine.views import indicator_detail as detail
-
-    con = _connect()
-    try:
-        return detail(con, indicator, Period.parse(period), group=group, threshold=threshold)
-    finally:
-        con.close()
-
-
-def indicator_detail(indicator: str, period: str, group: str | None):
-    threshold = settings().disclosure_threshold
-    return _indicator_detail(_store_key(), indicator, period, group, threshold)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from framework.sources.common import checked_zip_entries
 from framework.sources.problems import UnreadableFile
 from framework.sources.templates import _check_xlsx_container
 
@@ -160,15 +160,11 @@ def _cell_text(value: object) -> str:
 
 def zip_members(path: Path, suffixes: set[str]) -> list[str]:
     """Names of the archive's files with one of these suffixes, after a zip-bomb check."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile:
-        raise UnreadableFile(path, "not a valid zip archive (the file is damaged)") from None
-    unpacked = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if unpacked > MAX_ZIP_UNCOMPRESSED or unpacked / packed > MAX_ZIP_RATIO:
-        raise UnreadableFile(
-            path, "the archive expands to an implausible size (refused as a possible zip bomb)"
-        )
+    infos = checked_zip_entries(
+        path,
+        name="zip archive",
+        noun="archive",
+        max_bytes=MAX_ZIP_UNCOMPRESSED,
+        max_ratio=MAX_ZIP_RATIO,
+    )
     return [i.filename for i in infos if Path(i.filename).suffix.lower() in suffixes]

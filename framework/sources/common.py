@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zipfile
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from framework.sources.problems import ERROR, WARNING, Problem
+from framework.sources.problems import ERROR, WARNING, Problem, UnreadableFile
 
 EARLIEST_PLAUSIBLE = pd.Timestamp("1980-01-01")  # nobody in these returns was born before
 
@@ -260,3 +261,23 @@ __all__ = [
     "year_label",
     "year_start",
 ]
+
+
+def checked_zip_entries(
+    path: Path, *, name: str, noun: str, max_bytes: int, max_ratio: float
+) -> list[zipfile.ZipInfo]:
+    """The entries of a zip container (a workbook, an archive) after a zip-bomb check: refused
+    when damaged, or when it would expand beyond ``max_bytes`` or ``max_ratio`` times its size.
+    ``name`` and ``noun`` word the messages, e.g. ".xlsx workbook" and "workbook"."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except zipfile.BadZipFile:
+        raise UnreadableFile(path, f"not a valid {name} (the file is damaged)") from None
+    unpacked = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if unpacked > max_bytes or unpacked / packed > max_ratio:
+        raise UnreadableFile(
+            path, f"the {noun} expands to an implausible size (refused as a possible zip bomb)"
+        )
+    return infos

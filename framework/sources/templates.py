@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import csv
 import re
-import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from framework.sources.common import TableCheck, blank, sha256_of
+from framework.sources.common import TableCheck, blank, checked_zip_entries, sha256_of
 from framework.sources.problems import (
     ERROR,
     WARNING,
@@ -105,17 +104,13 @@ def closest_template(columns: set[str]) -> str:
 
 
 def _check_xlsx_container(path: Path) -> None:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile:
-        raise UnreadableFile(path, "not a valid .xlsx workbook (the file is damaged)") from None
-    unpacked = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if unpacked > MAX_XLSX_UNCOMPRESSED or unpacked / packed > MAX_XLSX_RATIO:
-        raise UnreadableFile(
-            path, "the workbook expands to an implausible size (refused as a possible zip bomb)"
-        )
+    checked_zip_entries(
+        path,
+        name=".xlsx workbook",
+        noun="workbook",
+        max_bytes=MAX_XLSX_UNCOMPRESSED,
+        max_ratio=MAX_XLSX_RATIO,
+    )
 
 
 def _cell_text(value: object) -> str:

@@ -6,7 +6,17 @@ they show. Run with `make run`, which prepares the demo authority first.
 
 import streamlit as st
 
+from pages.common import showing_demo
+
 st.set_page_config(page_title="Outcomes Explorer", layout="wide")
+if showing_demo():
+    # Said on every page: the numbers are a fictional authority's until the authority's own
+    # returns are loaded (Data loaded → upload, or `python -m framework load`).
+    st.info(
+        "**Demo:** you are looking at Demoton, a fictional authority made up for the demo. "
+        "Load your own returns on the *Data loaded* page.",
+        icon=":material/science:",
+    )
 
 pages = [
     st.Page("pages/data_loaded.py", title="Data loaded", icon=":material/database:", default=True),

@@ -19,10 +19,19 @@ def settings() -> Settings:
     return load_settings()
 
 
+def showing_demo() -> bool:
+    """Whether the app shows the fictional demo authority rather than the authority's own
+    store: OUTCOMES_MODE=demo or =local decides; unset, the authority's store is shown as soon
+    as it exists (a first upload or `python -m framework load` creates it), the demo before."""
+    mode = os.environ.get("OUTCOMES_MODE")
+    if mode in ("demo", "local"):
+        return mode == "demo"
+    return not settings().store_path.exists()
+
+
 def store_path() -> Path:
-    """The demo store unless OUTCOMES_MODE=local asks for the authority's own store."""
     chosen = settings()
-    return chosen.store_path if os.environ.get("OUTCOMES_MODE") == "local" else chosen.demo_store
+    return chosen.demo_store if showing_demo() else chosen.store_path
 
 
 @st.cache_data(ttl=60)
@@ -187,6 +196,4 @@ def sidebar_filters(latest: str) -> tuple[str, str | None]:
         st.query_params.pop("group", None)
     else:
         st.query_params["group"] = group
-    if os.environ.get("OUTCOMES_MODE") != "local":
-        st.sidebar.caption("Showing the fictional demo authority, Demoton.")
     return period, group

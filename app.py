@@ -18,12 +18,19 @@ if showing_demo():
         icon=":material/science:",
     )
 
-pages = [
-    st.Page("pages/data_loaded.py", title="Data loaded", icon=":material/database:", default=True),
-    st.Page("pages/domain_a.py", title="A. Conditions and culture", icon=":material/groups:"),
-    st.Page("pages/domain_b.py", title="B. Reaching families", icon=":material/diversity_1:"),
-    st.Page("pages/domain_c.py", title="C. Valued and involved", icon=":material/forum:"),
-    st.Page("pages/domain_d.py", title="D. Child outcomes", icon=":material/child_care:"),
-    st.Page("pages/place.py", title="Place and deprivation", icon=":material/map:"),
-]
+pages = {
+    "The framework": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/domain_a.py", title="A. Conditions and culture", icon=":material/groups:"),
+        st.Page("pages/domain_b.py", title="B. Reaching families", icon=":material/diversity_1:"),
+        st.Page("pages/domain_c.py", title="C. Valued and involved", icon=":material/forum:"),
+        st.Page("pages/domain_d.py", title="D. Child outcomes", icon=":material/child_care:"),
+    ],
+    "Explore": [
+        st.Page("pages/place.py", title="Place and deprivation", icon=":material/map:"),
+    ],
+    "About the data": [
+        st.Page("pages/data_loaded.py", title="Data loaded", icon=":material/database:"),
+    ],
+}
 st.navigation(pages).run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -126,8 +127,9 @@ def latest_period_label() -> str | None:
 
 
 @st.cache_data(ttl=600, max_entries=256, show_spinner="Working it out…")
-def _view(store_key: tuple, name: str, subject: str, period: str, options: tuple):
-    """``framework.engine.<name>(con, subject, period, **options)`` on the store."""
+def _view(store_key: tuple, name: str, subject: str | None, period: str, options: tuple):
+    """``framework.engine.<name>(con, subject, period, **options)`` on the store (without
+    ``subject`` when it is None)."""
     import importlib
 
     from framework.engine.periods import Period
@@ -136,7 +138,8 @@ def _view(store_key: tuple, name: str, subject: str, period: str, options: tuple
     view = getattr(importlib.import_module(f"framework.engine.{module}"), function)
     con = _connect()
     try:
-        return view(con, subject, Period.parse(period), **dict(options))
+        subjects = () if subject is None else (subject,)
+        return view(con, *subjects, Period.parse(period), **dict(options))
     finally:
         con.close()
 
@@ -155,35 +158,87 @@ def area_view(indicator, period, level, group, threshold):
     return _view(_store_key(), "place.area_view", indicator, period, options)
 
 
-def domain_table(domain: str, period: str, group: str | None) -> pd.DataFrame:
-    options = (("group", group), ("threshold", _threshold()))
-    return _view(_store_key(), "views.domain_table", domain, period, options)
+def _options(group: str | None, where: tuple = ()) -> tuple:
+    options = [("group", group), ("threshold", _threshold())]
+    if where:
+        options.append(("where", tuple(where)))
+    return tuple(options)
 
 
-def indicator_detail(indicator: str, period: str, group: str | None):
-    options = (("group", group), ("threshold", _threshold()))
-    return _view(_store_key(), "views.indicator_detail", indicator, period, options)
+def domain_table(domain: str, period: str, group: str | None, where: tuple = ()):
+    return _view(_store_key(), "views.domain_table", domain, period, _options(group, where))
+
+
+def indicator_detail(indicator: str, period: str, group: str | None, where: tuple = ()):
+    return _view(_store_key(), "views.indicator_detail", indicator, period, _options(group, where))
+
+
+def overview(period: str, group: str | None, where: tuple = ()):
+    return _view(_store_key(), "overview.overview", None, period, _options(group, where))
+
+
+@st.cache_data(ttl=600)
+def _places(store_key: tuple) -> dict[str, list[str]]:
+    con = _connect()
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT locality, ward_name FROM ref_areas ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        "locality": sorted({r[0] for r in rows if r[0]}),
+        "ward": sorted({r[1] for r in rows if r[1]}),
+    }
 
 
 # --- filters shared by every page, kept in the URL so that a link reopens the same view -------
+#
+# The link's query parameters win (a shared link reopens its view); otherwise the filters last
+# chosen in this session (kept in st.session_state, so they stay set across pages: a page
+# switch starts with a clean URL); otherwise the defaults. Every run writes them back to both.
+
+FILTER_KEYS = ("period", "group", "area", "decile")
 
 
-def sidebar_filters(latest: str) -> tuple[str, str | None]:
-    """(period, group) from the sidebar, set from and written back to the URL's query
-    parameters (``?period=2024-25&group=cp``)."""
+class Filters(NamedTuple):
+    period: str
+    group: str | None
+    where: tuple[tuple[str, str], ...]  # the engine's restriction of children (Query.where)
+
+
+def _remembered(name: str) -> str | None:
+    if name in st.query_params:
+        return st.query_params[name]
+    return st.session_state.get("filters", {}).get(name)
+
+
+def _remember(values: dict[str, str | None]) -> None:
+    st.session_state["filters"] = values
+    for name, value in values.items():
+        if value is None:
+            st.query_params.pop(name, None)
+        else:
+            st.query_params[name] = value
+
+
+def sidebar_filters(latest: str, *, places: bool = True) -> Filters:
+    """Period, group and (when ``places``) area and deprivation decile from the sidebar; the
+    link's query parameters look like ``?period=2024-25&group=cp&area=ward:Ward+One&decile=1``.
+    A page that cannot restrict by place passes ``places=False``: the place filters are kept
+    (for the next page) but not drawn, and the page says so."""
     from framework.engine.dimensions import GROUP_LABELS
     from framework.engine.periods import Period
 
-    params = st.query_params
+    values = {name: _remembered(name) for name in FILTER_KEYS}
     groups = [None, *GROUP_LABELS]
-    asked_group = params.get("group")
     period = st.sidebar.text_input(
-        "Period", params.get("period", latest), help="A year (2024-25) or a half (2024-25H2)"
+        "Period", values["period"] or latest, help="A year (2024-25) or a half (2024-25H2)"
     )
     group = st.sidebar.selectbox(
         "Group",
         groups,
-        index=groups.index(asked_group) if asked_group in groups else 0,
+        index=groups.index(values["group"]) if values["group"] in groups else 0,
         format_func=lambda g: "All children" if g is None else GROUP_LABELS[g],
     )
     try:
@@ -191,9 +246,61 @@ def sidebar_filters(latest: str) -> tuple[str, str | None]:
     except ValueError as problem:
         st.sidebar.error(str(problem))
         period = latest
-    st.query_params["period"] = period
-    if group is None:
-        st.query_params.pop("group", None)
-    else:
-        st.query_params["group"] = group
-    return period, group
+    values.update(period=period, group=group)
+    if places:
+        values.update(_place_filters(values["area"], values["decile"]))
+    elif values["area"] or values["decile"]:
+        st.sidebar.caption("The area and decile filters do not apply on this page.")
+    _remember(values)
+    where = _where(values) if places else ()
+    return Filters(period, group, where)
+
+
+def _place_filters(area: str | None, decile: str | None) -> dict[str, str | None]:
+    found = _places(_store_key())
+    areas = [None, *(f"{kind}:{name}" for kind in ("locality", "ward") for name in found[kind])]
+    area = st.sidebar.selectbox(
+        "Area",
+        areas,
+        index=areas.index(area) if area in areas else 0,
+        format_func=lambda a: "The whole authority" if a is None else a.replace(":", ": ", 1),
+        help="A locality or ward of the authority's own small areas (Data loaded lists them).",
+    )
+    deciles = [None, *(str(d) for d in range(1, 11))]
+    decile = st.sidebar.selectbox(
+        "Deprivation decile",
+        deciles,
+        index=deciles.index(decile) if decile in deciles else 0,
+        format_func=lambda d: "All deciles" if d is None else _decile_label(d),
+        help="National IMD decile of the child's home area (1: England's most deprived tenth).",
+    )
+    return {"area": area, "decile": decile}
+
+
+def _decile_label(decile: str) -> str:
+    ends = {"1": " (most deprived)", "10": " (least deprived)"}
+    return f"IMD decile {decile}{ends.get(decile, '')}"
+
+
+def _where(values: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
+    where = []
+    if values["area"]:
+        kind, name = values["area"].split(":", 1)
+        where.append((kind, name))
+    if values["decile"]:
+        where.append(("imd_decile", values["decile"]))
+    return tuple(where)
+
+
+def filter_caption(filters: Filters) -> str:
+    """The filters in words, for a page's subheading: "2024-25 · children in need · ward:
+    Ward One · IMD decile 1"."""
+    from framework.engine.dimensions import GROUP_LABELS
+
+    parts = [
+        filters.period,
+        "all children" if filters.group is None else GROUP_LABELS[filters.group],
+    ]
+    for dimension, value in filters.where:
+        parts.append(_decile_label(value) if dimension == "imd_decile" else f"{dimension}: {value}")
+    return " · ".join(parts)

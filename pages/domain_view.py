@@ -7,17 +7,17 @@ indicator's polarity all come from the one aggregator, with small numbers alread
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from framework.charts import trend_chart
 from framework.disclosure import SUPPRESSED
 from framework.engine.catalogue import catalogue
 from framework.engine.dimensions import GROUP_LABELS
+from framework.formatting import READING, percent, trend_words
 from pages.common import (
     domain_table,
+    filter_caption,
     indicator_detail,
     latest_period_label,
     open_status,
@@ -26,7 +26,6 @@ from pages.common import (
 )
 
 COUNTS = ["numerator", "denominator", "value", "ci_low", "ci_high"]  # hidden ones shown as c
-READING = {"better": "▲ better", "worse": "▼ worse", "no clear change": "no clear change"}
 
 
 def show_domain(letter: str) -> None:
@@ -38,9 +37,10 @@ def show_domain(letter: str) -> None:
     if latest is None:
         st.info("No returns or local data are loaded yet: there is nothing to show.")
         st.stop()
-    period, group = sidebar_filters(latest)
-    table = domain_table(letter, period, group)
-    st.subheader(f"{period} · {'all children' if group is None else GROUP_LABELS[group]}")
+    filters = sidebar_filters(latest)
+    period, group, where = filters
+    table = domain_table(letter, period, group, where)
+    st.subheader(filter_caption(filters))
     st.dataframe(shown(_readable(table), ["value", "interval", "change"]), hide_index=True)
     st.caption(
         f"{SUPPRESSED}: hidden because it rests on a count from 1 to the threshold. "
@@ -56,33 +56,24 @@ def show_domain(letter: str) -> None:
         format_func=lambda i: f"{i} {catalogue()[i].label}",
     )
     st.query_params["indicator"] = chosen
-    _detail(chosen, period, group)
-
-
-def _percent(value, sign: bool = False) -> str | None:
-    """A share as a percentage to one decimal, rounded half up as DfE publishes (53 of 80 is
-    66.3%, where Python's own formatting of the float 0.6625 gives 66.2%)."""
-    if pd.isna(value):
-        return None
-    rounded = Decimal(repr(float(value) * 100)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    return f"{rounded:+}%" if sign else f"{rounded}%"
+    _detail(chosen, period, group, where)
 
 
 def _readable(table: pd.DataFrame) -> pd.DataFrame:
     """The domain table in words and percentages (shares) or plain numbers (others)."""
     shares = table["statistic"].isin(["proportion", "distribution"])
     value = [
-        _percent(v) if share else (None if pd.isna(v) else f"{v:,.2f}")
+        percent(v) if share else (None if pd.isna(v) else f"{v:,.2f}")
         for v, share in zip(table["value"], shares, strict=True)
     ]
     interval = [
         None
         if pd.isna(lo)
-        else (f"{_percent(lo)} to {_percent(hi)}" if share else f"{lo:,.2f} to {hi:,.2f}")
+        else (f"{percent(lo)} to {percent(hi)}" if share else f"{lo:,.2f} to {hi:,.2f}")
         for lo, hi, share in zip(table["ci_low"], table["ci_high"], shares, strict=True)
     ]
     change = [
-        None if pd.isna(c) else (_percent(c, sign=True) if share else f"{c:+,.2f}")
+        None if pd.isna(c) else (percent(c, sign=True) if share else f"{c:+,.2f}")
         for c, share in zip(table["change"], shares, strict=True)
     ]
     status = table["status"].where(table["status"] != "ok", "")
@@ -106,8 +97,8 @@ def _readable(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _detail(indicator_id: str, period: str, group: str | None) -> None:
-    detail = indicator_detail(indicator_id, period, group)
+def _detail(indicator_id: str, period: str, group: str | None, where: tuple) -> None:
+    detail = indicator_detail(indicator_id, period, group, where)
     record = detail.record
     st.subheader(f"{record.id} {record.label}")
     st.write(record.definition)
@@ -160,17 +151,9 @@ def _without_empty(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _trend_chart(trend: pd.DataFrame, statistic: str) -> None:
     """Values over the years with their 95% interval as a band; hidden years are gaps."""
-    rows = trend[(trend["status"] == "ok") & trend["category"].isna()]
-    if rows.empty or rows["value"].isna().all():
+    chart = trend_chart(trend, statistic)
+    if chart is None:
         st.caption("No trend to draw: nothing shown in these years.")
         return
-    axis = alt.Axis(format="%") if statistic == "proportion" else alt.Axis()
-    base = alt.Chart(rows).encode(x=alt.X("period:O", title=None))
-    band = base.mark_area(opacity=0.25).encode(
-        y=alt.Y("ci_low:Q", axis=axis, title=None), y2="ci_high:Q"
-    )
-    line = base.mark_line(point=True).encode(
-        y="value:Q", tooltip=["period", "value", "ci_low", "ci_high"]
-    )
-    st.altair_chart(band + line, width="stretch")
+    st.altair_chart(chart, width="stretch", alt=trend_words(trend, statistic))
     st.caption("The band is the 95% interval; a year whose value is hidden is left out.")

@@ -33,7 +33,7 @@ latest = latest_period_label()
 if latest is None:
     st.info("No returns or local data are loaded yet, so there is nothing to show by place.")
     st.stop()
-period, group = sidebar_filters(latest)
+period, group, _ = sidebar_filters(latest, places=False)  # the map shows every area
 indicators = child_indicators()
 chosen = st.selectbox(
     "Indicator", list(indicators), format_func=lambda i: f"{i} {indicators[i]}", index=0

@@ -255,3 +255,24 @@ def test_several_single_slicings_and_a_group_in_one_evaluation(toy_measure):
 def test_a_dimension_the_units_lack_is_named(valued_item):
     result = evaluate(_survey_store(), Query((valued_item,), Period.parse("2024-25"), by=("sex",)))
     assert result[result["slice"] == "sex"]["status"].tolist() == ["not by sex"]
+
+
+def test_restricting_to_children_with_a_dimension_value(toy_measure):
+    # 20 boys (10 NFA) and 30 girls (12 NFA): restricted to girls, 12 of 30; with the CiN
+    # group as well (every child was referred, so all are in it), the same; a value nobody
+    # has gives no data, not zero.
+    con = _store(boys=20, boys_nfa=10, girls=30, girls_nfa=12)
+    period = Period.parse("2024-25")
+    girls = evaluate(con, Query((toy_measure,), period, where=(("sex", "F"),)))
+    assert (girls.iloc[0]["numerator"], girls.iloc[0]["denominator"]) == (12, 30)
+    both = evaluate(con, Query((toy_measure,), period, group="cin", where=(("sex", "F"),)))
+    assert (both.iloc[0]["numerator"], both.iloc[0]["denominator"]) == (12, 30)
+    nobody = evaluate(con, Query((toy_measure,), period, where=(("locality", "Nowhere"),)))
+    assert nobody["status"].tolist() == ["no data"]
+    with pytest.raises(ValueError, match="cannot restrict"):
+        evaluate(con, Query((toy_measure,), period, where=(("staff_level", "x"),)))
+
+
+def test_survey_answers_cannot_be_restricted_to_an_area(valued_item):
+    query = Query((valued_item,), Period.parse("2024-25"), where=(("imd_decile", "1"),))
+    assert evaluate(_survey_store(), query)["status"].tolist() == ["not by area"]

@@ -41,6 +41,7 @@ def app_on(tmp_path, monkeypatch):
 
 def test_data_page_without_a_store_says_how_to_load(app_on, tmp_path):
     app = app_on(tmp_path / "absent.duckdb")
+    app.switch_page("pages/data_loaded.py").run()
     assert not app.exception
     assert app.title[0].value == "Data loaded"
     assert "No store yet" in app.warning[0].value
@@ -54,6 +55,7 @@ def test_data_page_shows_counts_and_load_history(app_on, tmp_path, pseudonymiser
     store_file = tmp_path / "store.duckdb"
     load_files([folder], store_path=store_file, pseudonymiser=pseudonymiser)
     app = app_on(store_file)
+    app.switch_page("pages/data_loaded.py").run()
     assert not app.exception
     labels = {m.label: m.value for m in app.metric}
     assert labels["Loads"] == "1"

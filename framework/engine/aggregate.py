@@ -68,6 +68,9 @@ class Query:
     by: tuple[str, ...] = ()  # dimensions, crossed
     separately: tuple[str, ...] = ()  # dimensions, each on its own (one slicing per dimension)
     group: str | None = None  # restrict to one group of spec §4
+    # restrict children's units to children with these dimension values, e.g.
+    # (("locality", "Northmere"), ("imd_decile", "1")); other units cannot be placed
+    where: tuple[tuple[str, str], ...] = ()
     threshold: int = 5
     with_change: bool = True
     weighted: bool = False  # surveys: weight respondents to the invited profile
@@ -121,6 +124,11 @@ def evaluate(con: duckdb.DuckDBPyConnection, query: Query) -> pd.DataFrame:
         raise ValueError(f"unknown dimension(s) {unknown}; choose from {', '.join(DIMENSIONS)}")
     if query.group is not None and query.group not in GROUPS:
         raise ValueError(f"unknown group {query.group!r}; choose from {', '.join(GROUPS)}")
+    unplaceable = [d for d, _ in query.where if d not in CHILD_DIMENSIONS]
+    if unplaceable:
+        raise ValueError(
+            f"cannot restrict to {unplaceable}; choose from {', '.join(CHILD_DIMENSIONS)}"
+        )
     cache = _Cache(con)
     try:
         current = _with_change(cache, query)
@@ -196,16 +204,25 @@ def _period_results(cache: _Cache, measures: list[Measure], period: Period, quer
 def prepare(cache: _Cache, measures: list[Measure], period: Period, query: Query):
     """(the batch of every indicator's units, the child dimensions they need or None)."""
     slicings = _slicings(query)
-    need_children = bool(slicings) or query.group is not None
-    members = None
-    if query.group is not None:
-        dims = cache.dimensions(period)
-        members = pd.Index(dims.loc[dims[query.group], "child_id"])
+    need_children = bool(slicings) or query.group is not None or bool(query.where)
+    members = _members(cache.dimensions(period), query) if need_children else None
     batch = Batch()
     for code, measure in enumerate(measures):
         _prepare(batch, cache, code, measure, period, query, members)
     children = any(item.kind == "child" for item in batch.prepared) and need_children
     return batch, cache.dimensions(period) if children else None
+
+
+def _members(dims: pd.DataFrame, query: Query) -> pd.Index | None:
+    """The children the query is restricted to (by group and ``where``), or None for all."""
+    if query.group is None and not query.where:
+        return None
+    chosen = np.ones(len(dims), dtype=bool)
+    if query.group is not None:
+        chosen &= dims[query.group].to_numpy(dtype=bool)
+    for dimension, value in query.where:
+        chosen &= (dims[dimension].astype("string") == str(value)).fillna(False).to_numpy(bool)
+    return pd.Index(dims.loc[chosen, "child_id"])
 
 
 def _prepare(batch: Batch, cache: _Cache, code: int, measure: Measure, period, query, members):
@@ -227,6 +244,13 @@ def _prepare(batch: Batch, cache: _Cache, code: int, measure: Measure, period, q
         units = in_group(units, kind, query.group, members)
         if units is None:
             return status("not by group")
+        if units.empty:
+            return status("no data")
+    if query.where:
+        if kind != "child":
+            return status("not by area")  # anonymous answers and things of no one child
+        if query.group is None:
+            units = units[units["child_id"].isin(members)]
         if units.empty:
             return status("no data")
     survey = None

@@ -43,6 +43,7 @@ def domain_table(
     period: Period,
     *,
     group: str | None = None,
+    where: tuple[tuple[str, str], ...] = (),
     threshold: int = 5,
 ) -> pd.DataFrame:
     """One row per indicator of the domain (a distribution: one row per category)."""
@@ -50,7 +51,8 @@ def domain_table(
     indicators = catalogue().in_domain(domain)
     if not indicators:
         raise ValueError(f"unknown domain {domain!r}")
-    query = Query(tuple(i.id for i in indicators), period, group=group, threshold=threshold)
+    ids = tuple(i.id for i in indicators)
+    query = Query(ids, period, group=group, where=where, threshold=threshold)
     results = evaluate(con, query)
     whole = results[results["slice"] == "all"]
     columns = ["indicator_id", "category", "statistic", *NUMBERS, *CHANGE, "status"]
@@ -93,25 +95,30 @@ def indicator_detail(
     period: Period,
     *,
     group: str | None = None,
+    where: tuple[tuple[str, str], ...] = (),
     threshold: int = 5,
     years: int = 5,
 ) -> IndicatorDetail:
+    """``where`` restricts to children in an area or decile (then no decile breakdown)."""
     register_measures()
     record = catalogue()[indicator_id]
-    query = Query((indicator_id,), period, separately=("group",), group=group, threshold=threshold)
+    query = Query(
+        (indicator_id,), period, separately=("group",), group=group, where=where,
+        threshold=threshold,
+    )  # fmt: skip
     results = evaluate(con, query)
     whole = results[results["slice"] == "all"][["category", *NUMBERS, *CHANGE, "status"]]
     by_group = results[(results["slice"] == "group") & (results["status"] == "ok")]
     by_decile = None
-    if record.statistic == "proportion" and group is None and _about_children(record):
+    if record.statistic == "proportion" and group is None and not where and _about_children(record):
         by_decile = place.deprivation_view(con, indicator_id, period, threshold=threshold)
     return IndicatorDetail(
         record=record,
         whole=whole.reset_index(drop=True),
-        trend=_trend(con, indicator_id, period, group, threshold, years),
+        trend=_trend(con, indicator_id, period, group, where, threshold, years),
         by_group=by_group[["group", "category", *NUMBERS]].reset_index(drop=True),
         by_decile=by_decile,
-        related=_related(con, record, period, group, threshold),
+        related=_related(con, record, period, group, where, threshold),
     )
 
 
@@ -135,26 +142,30 @@ NOT_ABOUT_A_CHILD = frozenset(
 )
 
 
-def _trend(con, indicator_id, period, group, threshold, years) -> pd.DataFrame:
+def _trend(con, indicator_id, period, group, where, threshold, years) -> pd.DataFrame:
     periods = [period]
     for _ in range(years - 1):
         periods.insert(0, periods[0].previous())
     rows = []
     for each in periods:
-        query = Query((indicator_id,), each, group=group, threshold=threshold, with_change=False)
+        query = Query(
+            (indicator_id,), each, group=group, where=where, threshold=threshold,
+            with_change=False,
+        )  # fmt: skip
         result = evaluate(con, query)
         result = result[result["slice"] == "all"]
         rows.append(result[["period", "category", *NUMBERS, "status"]])
     return pd.concat(rows, ignore_index=True)
 
 
-def _related(con, record: Indicator, period, group, threshold) -> pd.DataFrame:
+def _related(con, record: Indicator, period, group, where, threshold) -> pd.DataFrame:
     related = catalogue().related_to(record.id)
     if not related:
         return pd.DataFrame(columns=["indicator_id", "label", "domain", "value", "suppressed"])
     query = Query(
-        tuple(i.id for i in related), period, group=group, threshold=threshold, with_change=False
-    )
+        tuple(i.id for i in related), period, group=group, where=where, threshold=threshold,
+        with_change=False,
+    )  # fmt: skip
     results = evaluate(con, query)
     whole = results[(results["slice"] == "all") & results["category"].isna()]
     values = whole.set_index("indicator_id")[

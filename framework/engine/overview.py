@@ -1,0 +1,219 @@
+"""The overview: the framework's mechanism at a glance, for a leaders' meeting.
+
+Four boxes read left to right (seed 002, figure 3): conditions and culture → reaching families
+→ valued and involved → child outcomes. Each box shows its headline indicators (listed in
+``overview.toml``) with the latest value and interval, a trend of up to five periods for a
+sparkline, and the change read against the indicator's polarity. Beside the boxes, a context
+strip the framework does not score but every reading needs (seed 002, 4.5): demand, deprivation
+and spend.
+
+Every value comes from the one aggregator (``evaluate``), small numbers already hidden; the
+demand counts are hidden the same way (``framework.disclosure``) and their rates come from the
+engine's rate function (``inequality.rate_per_10000``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from framework.disclosure import protect_counts
+from framework.engine import inequality
+from framework.engine.aggregate import Query, evaluate
+from framework.engine.catalogue import catalogue
+from framework.engine.dimensions import GROUP_LABELS, child_dimensions
+from framework.engine.periods import Period
+from framework.engine.run import register_measures
+from framework.engine.views import CHANGE, NUMBERS, direction
+
+OVERVIEW_PATH = Path(__file__).with_name("overview.toml")
+DEMAND_GROUPS = ("cin", "cp", "cla")  # the context strip's measures of demand
+# A restriction on children (Query.where) that also applies to the child population, as the
+# column of ref_areas that holds it.
+POPULATION_COLUMN = {
+    "lsoa": "area_code",
+    "ward": "ward_name",
+    "locality": "locality",
+    "imd_decile": "imd_decile",
+    "idaci_decile": "idaci_decile",
+}
+
+
+@dataclass(frozen=True)
+class Box:
+    domain: str
+    title: str
+    plain: str
+    headlines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Overview:
+    boxes: tuple[Box, ...]
+    headlines: pd.DataFrame  # one row per headline indicator: numbers, change, direction
+    trends: pd.DataFrame  # indicator_id, period, value, ci_low, ci_high, status (oldest first)
+    context: pd.DataFrame  # measure, value, unit, detail: demand, deprivation, spend
+
+
+@cache
+def boxes(path: Path = OVERVIEW_PATH) -> tuple[Box, ...]:
+    """The four boxes of the mechanism figure, checked against the catalogue."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))["box"]
+    found = tuple(Box(b["domain"], b["title"], b["plain"], tuple(b["headlines"])) for b in raw)
+    problems = [
+        f"{box.domain}: {i} is not an indicator of domain {box.domain}"
+        for box in found
+        for i in box.headlines
+        if i not in catalogue() or catalogue()[i].domain != box.domain
+    ]
+    if [b.domain for b in found] != ["A", "B", "C", "D"] or problems:
+        raise ValueError(f"{path}: boxes must be A, B, C, D in order; " + "; ".join(problems))
+    return found
+
+
+def overview(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    group: str | None = None,
+    where: tuple[tuple[str, str], ...] = (),
+    threshold: int = 5,
+    years: int = 5,
+) -> Overview:
+    register_measures()
+    found = boxes()
+    ids = tuple(i for box in found for i in box.headlines)
+    query = Query(ids, period, group=group, where=where, threshold=threshold)
+    results = evaluate(con, query)
+    whole = results[(results["slice"] == "all") & results["category"].isna()]
+    headlines = whole[["indicator_id", "statistic", *NUMBERS, *CHANGE, "status"]].copy()
+    records = [catalogue()[i] for i in headlines["indicator_id"]]
+    headlines["label"] = [r.label for r in records]
+    headlines["domain"] = [r.domain for r in records]
+    headlines["polarity"] = [r.polarity for r in records]
+    headlines["direction"] = [
+        direction(c, s, r.polarity)
+        for c, s, r in zip(
+            headlines["change"], headlines["change_significant"], records, strict=True
+        )
+    ]
+    return Overview(
+        boxes=found,
+        headlines=headlines.reset_index(drop=True),
+        trends=_trends(con, ids, period, group, where, threshold, years),
+        context=context(con, period, group=group, where=where, threshold=threshold),
+    )
+
+
+def _trends(con, ids, period, group, where, threshold, years) -> pd.DataFrame:
+    periods = [period]
+    for _ in range(years - 1):
+        periods.insert(0, periods[0].previous())
+    frames = []
+    for each in periods:
+        query = Query(ids, each, group=group, where=where, threshold=threshold, with_change=False)
+        result = evaluate(con, query)
+        frames.append(result[(result["slice"] == "all") & result["category"].isna()])
+    columns = ["indicator_id", "period", "value", "ci_low", "ci_high", "suppressed", "status"]
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+# --- the context strip ---------------------------------------------------------------------------
+
+
+def context(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    group: str | None = None,
+    where: tuple[tuple[str, str], ...] = (),
+    threshold: int = 5,
+) -> pd.DataFrame:
+    """Demand (children in need, on a plan, looked after: counts and per 10,000 children),
+    deprivation (children living in England's most deprived fifth of areas) and spend (the
+    year's outturn and per child). Rows: measure, value, unit, detail. The group filter does
+    not apply: context is about all the authority's children (or those of the area chosen)."""
+    population = _child_population(con, where)
+    rows = [*_demand(con, period, where, population, threshold)]
+    rows.append(_deprivation(con, where))
+    rows.append(_spend(con, period, population, where))
+    return pd.DataFrame(rows, columns=["measure", "value", "unit", "detail"])
+
+
+def _population_filter(where) -> tuple[str, list]:
+    clauses, values = [], []
+    for dimension, value in where:
+        column = POPULATION_COLUMN.get(dimension)
+        if column is None:
+            return "FALSE", []  # a population by sex or age is not held per area here
+        clauses.append(f"CAST({column} AS VARCHAR) = ?")
+        values.append(str(value))
+    return (" AND ".join(clauses) or "TRUE"), values
+
+
+def _child_population(con, where) -> float | None:
+    """Children aged 0-17 living in the authority's areas (``ref_areas``), or None."""
+    condition, values = _population_filter(where)
+    total = con.execute(
+        f"SELECT sum(children_0_17) FROM ref_areas WHERE {condition}", values
+    ).fetchone()[0]
+    return float(total) if total else None
+
+
+def _demand(con, period, where, population, threshold) -> list[tuple]:
+    dims = child_dimensions(con, period)
+    for dimension, value in where:
+        dims = dims[dims[dimension].astype("string") == str(value)]
+    counts = pd.DataFrame({g: [int(dims[g].sum())] for g in DEMAND_GROUPS})
+    shown = protect_counts(counts, list(DEMAND_GROUPS), None, threshold).iloc[0]
+    rows = []
+    for group in DEMAND_GROUPS:
+        count = shown[group]
+        label = f"{GROUP_LABELS[group]} in {period.label}"
+        if pd.isna(count):
+            rows.append((label, np.nan, "children", "hidden: a count from 1 to the threshold"))
+            continue
+        detail = "no child population loaded"
+        if population:
+            rate, low, high = (a[0] for a in inequality.rate_per_10000([count], [population]))
+            detail = f"{rate:,.0f} per 10,000 children aged 0-17 ({low:,.0f} to {high:,.0f})"
+        rows.append((label, float(count), "children", detail))
+    return rows
+
+
+def _deprivation(con, where) -> tuple:
+    condition, values = _population_filter(where)
+    shares = con.execute(
+        f"""SELECT sum(children_0_17) FILTER (WHERE imd_decile <= 2),
+                   sum(children_0_17) FILTER (WHERE imd_decile IS NOT NULL)
+            FROM ref_areas WHERE {condition}""",
+        values,
+    ).fetchone()
+    label = "Children living in England's most deprived fifth of areas"
+    if not shares[1]:
+        return (label, np.nan, "share", "no small areas with deprivation deciles loaded")
+    return (label, shares[0] / shares[1], "share", "IMD deciles 1 and 2, children aged 0-17")
+
+
+def _spend(con, period, population, where) -> tuple:
+    year = Period(period.end_year)  # spend is held per financial year, not per half
+    label = f"Children's services spend, {year.label}"
+    if where:
+        return (label, np.nan, "pounds", "spend is not held by area")
+    total = con.execute(
+        "SELECT sum(spend_gbp) FROM finance WHERE year = ? AND basis = 'outturn'",
+        [period.end_year],
+    ).fetchone()[0]
+    if total is None:
+        return (label, np.nan, "pounds", "no outturn loaded for this year")
+    per_child = f"£{total / population:,.0f} per child aged 0-17" if population else ""
+    return (label, float(total), "pounds", per_child or "no child population loaded")
+
+
+__all__ = ["Box", "Overview", "boxes", "context", "overview"]

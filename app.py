@@ -27,10 +27,13 @@ pages = {
         st.Page("pages/domain_d.py", title="D. Child outcomes", icon=":material/child_care:"),
     ],
     "Explore": [
+        st.Page("pages/groups.py", title="Groups side by side", icon=":material/group_work:"),
+        st.Page("pages/trends.py", title="Trends", icon=":material/timeline:"),
         st.Page("pages/place.py", title="Place and deprivation", icon=":material/map:"),
     ],
     "About the data": [
         st.Page("pages/data_loaded.py", title="Data loaded", icon=":material/database:"),
+        st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ],
 }
 st.navigation(pages).run()

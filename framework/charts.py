@@ -51,7 +51,7 @@ def trend_chart(
     that splits the lines (e.g. group), coloured from the Okabe-Ito palette. None when there
     is nothing to draw."""
     rows = trend[(trend["status"] == "ok") & trend["value"].notna()]
-    if "category" in rows:
+    if "category" in rows and by != "category":
         rows = rows[rows["category"].isna()]
     if rows.empty:
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,8 @@ class Settings:
     key_file: Path
     disclosure_threshold: int
     source: Path
+    # The authority's own events for trend charts: (ISO date, label, kind), oldest first.
+    events: tuple[tuple[str, str, str], ...] = ()
 
 
 def _path(base: Path, value: str) -> Path:
@@ -58,4 +61,25 @@ def load_settings(path: Path | None = None) -> Settings:
         key_file=_path(base, privacy["key_file"]),
         disclosure_threshold=int(disclosure["threshold"]),
         source=path,
+        events=_events(raw.get("event", []), path),
     )
+
+
+EVENT_KINDS = ("restructure", "practice model", "inspection", "leadership", "other")
+
+
+def _events(raw: list, path: Path) -> tuple[tuple[str, str, str], ...]:
+    """The ``[[event]]`` tables, checked: a date (2024-09-01), a label and a kind."""
+    events = []
+    for number, event in enumerate(raw, start=1):
+        day, label, kind = event.get("date"), event.get("label"), event.get("kind", "other")
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise ValueError(f"{path}: event {number}: date must be a date such as 2024-09-01")
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"{path}: event {number}: a label is needed")
+        if kind not in EVENT_KINDS:
+            raise ValueError(
+                f"{path}: event {number}: kind {kind!r} is not one of {', '.join(EVENT_KINDS)}"
+            )
+        events.append((day.isoformat(), label.strip(), kind))
+    return tuple(sorted(events))

@@ -19,7 +19,10 @@ def percent(value, sign: bool = False) -> str | None:
     66.3%, where Python's own formatting of the float 0.6625 gives 66.2%). None when missing."""
     if value is None or pd.isna(value):
         return None
-    rounded = Decimal(repr(float(value) * 100)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    # round(…, 9) first drops binary noise: 0.6625 − 0.5 is 0.16249999999999998 as a float,
+    # and its change must read +16.3 like the two values it is the difference of.
+    hundredths = round(float(value) * 100, 9)
+    rounded = Decimal(repr(hundredths)).quantize(Decimal("0.1"), ROUND_HALF_UP)
     return f"{rounded:+}%" if sign else f"{rounded}%"
 
 

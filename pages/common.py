@@ -304,3 +304,36 @@ def filter_caption(filters: Filters) -> str:
     for dimension, value in filters.where:
         parts.append(_decile_label(value) if dimension == "imd_decile" else f"{dimension}: {value}")
     return " · ".join(parts)
+
+
+def groups_view(indicator: str, period: str, where: tuple = ()):
+    options = (("threshold", _threshold()), ("where", tuple(where)))
+    return _view(_store_key(), "groups.groups_view", indicator, period, options)
+
+
+def groups_matrix(indicator_ids: tuple[str, ...], period: str, where: tuple = ()):
+    options = (("threshold", _threshold()), ("where", tuple(where)))
+    return _view(_store_key(), "groups.groups_matrix", tuple(indicator_ids), period, options)
+
+
+def trend_view(indicator: str, period: str, group: str | None, where: tuple = (), count=5):
+    options = (*_options(group, where), ("count", count), ("events", settings().events))
+    return _view(_store_key(), "trends.trend_view", indicator, period, options)
+
+
+def indicator_choice(
+    ids: list[str], *, label: str = "Indicator", key: str = "indicator", default: str = "B2.1"
+) -> str:
+    """A select box of indicators kept in the link (``?indicator=B2.1``) and the session."""
+    from framework.engine.catalogue import catalogue
+
+    asked = st.query_params.get(key) or st.session_state.get(f"chosen_{key}") or default
+    chosen = st.selectbox(
+        label,
+        ids,
+        index=ids.index(asked) if asked in ids else 0,
+        format_func=lambda i: f"{i} {catalogue()[i].label}",
+    )
+    st.query_params[key] = chosen
+    st.session_state[f"chosen_{key}"] = chosen
+    return chosen

@@ -74,6 +74,7 @@ class Query:
     threshold: int = 5
     with_change: bool = True
     weighted: bool = False  # surveys: weight respondents to the invited profile
+    compare_with: Period | None = None  # the change is from this period (default: the one before)
 
 
 @dataclass
@@ -147,7 +148,8 @@ def _with_change(cache: _Cache, query: Query) -> pd.DataFrame:
         return current
     with_data = set(current.loc[current["status"] == "ok", "indicator_id"])
     changing = [m for m in measures if m.statistic != "fact" and m.indicator_id in with_data]
-    before = _period_results(cache, changing, query.period.previous(), query)
+    baseline = query.compare_with or query.period.previous()
+    before = _period_results(cache, changing, baseline, query)
     # The previous period's numbers are protected as if published on their own, so a value
     # hidden there cannot reappear here as the previous value or through the change.
     return _add_change(current, protect(before, query.threshold))

@@ -9,15 +9,6 @@ import streamlit as st
 from pages.common import showing_demo
 
 st.set_page_config(page_title="Outcomes Explorer", layout="wide")
-if showing_demo():
-    # Said on every page: the numbers are a fictional authority's until the authority's own
-    # returns are loaded (Data loaded → upload, or `python -m framework load`).
-    st.info(
-        "**Demo:** you are looking at Demoton, a fictional authority made up for the demo. "
-        "Load your own returns on the *Data loaded* page.",
-        icon=":material/science:",
-    )
-
 pages = {
     "The framework": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -29,6 +20,7 @@ pages = {
     "Explore": [
         st.Page("pages/groups.py", title="Groups side by side", icon=":material/group_work:"),
         st.Page("pages/trends.py", title="Trends", icon=":material/timeline:"),
+        st.Page("pages/journeys.py", title="Journeys", icon=":material/route:"),
         st.Page("pages/place.py", title="Place and deprivation", icon=":material/map:"),
     ],
     "About the data": [
@@ -36,4 +28,13 @@ pages = {
         st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ],
 }
-st.navigation(pages).run()
+page = st.navigation(pages)
+if showing_demo():
+    # Said on every page: the numbers are a fictional authority's until the authority's own
+    # returns are loaded (Data loaded → upload, or `python -m framework load`).
+    st.info(
+        "**Demo:** you are looking at Demoton, a fictional authority made up for the demo. "
+        "Load your own returns on the *Data loaded* page.",
+        icon=":material/science:",
+    )
+page.run()

@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections import Counter
 from pathlib import Path
 
 from framework.config import load_settings
 from framework.disclosure import SUPPRESSED
 from framework.load import LoadOutcome, load_files
 from framework.privacy import MissingKeyError, Pseudonymiser, new_key_file, resolve_key
-from framework.sources.common import year_label
-from framework.sources.template_defs import TEMPLATES
 from framework.store import store
 from framework.store.store import StoreError
+from framework.upload import IGNORED_WORDS, problem_kinds, skipped_words, year_words
 
 SHOWN_PROBLEMS = 40
 
@@ -219,7 +217,7 @@ def _progress_bar():
 def format_outcome(outcome: LoadOutcome, shown: int = SHOWN_PROBLEMS) -> str:
     lines = []
     for result in outcome.results:
-        year = _year_words(result)
+        year = year_words(result)
         names = ", ".join(f.name for f in result.files)
         lines.append(f"{result.source} {year} ({names})")
         for table, count in result.counts.items():
@@ -229,12 +227,12 @@ def format_outcome(outcome: LoadOutcome, shown: int = SHOWN_PROBLEMS) -> str:
             )
         lines.extend(f"    note: {note}" for note in result.notes)
     for name, earlier in outcome.skipped:
-        lines.append(f"{name}: identical to a file of load {earlier}; not read again")
+        lines.append(f"{name}: {skipped_words(earlier)}")
     for problem in outcome.unreadable:
         lines.append(f"UNREADABLE {problem.file}: {problem.reason}")
     lines.extend(f"NOTE: {note}" for note in outcome.notes)
     if outcome.ignored:
-        lines.append(f"Ignored (not CSV or XML): {', '.join(sorted(set(outcome.ignored)))}")
+        lines.append(f"Ignored ({IGNORED_WORDS}): {', '.join(sorted(set(outcome.ignored)))}")
     problems = outcome.problems
     if problems:
         lines.append("")
@@ -248,18 +246,10 @@ def format_outcome(outcome: LoadOutcome, shown: int = SHOWN_PROBLEMS) -> str:
     return "\n".join(lines)
 
 
-def _year_words(result) -> str:
-    if result.collection_year:
-        return year_label(result.collection_year)
-    if result.source in TEMPLATES:
-        return f"(each row dated by {TEMPLATES[result.source].dated_by})"
-    return "undated"
-
-
 def _problem_summary(problems) -> str:
-    kinds = Counter((p.file, p.severity, p.field or "-", p.expected) for p in problems)
+    kinds = problem_kinds(problems)
     rows = ["Problems by file, field and expectation:"]
-    for (file, severity, field, expected), n in kinds.most_common(25):
+    for (file, severity, field, expected), n in kinds[:25]:
         rows.append(f"  {n:>6,} × {file} {field} [{severity}]: expected {expected}")
     if len(kinds) > 25:
         rows.append(f"  ... and {len(kinds) - 25} more kinds")

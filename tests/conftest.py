@@ -37,3 +37,26 @@ def pseudonymiser() -> Pseudonymiser:
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store.duckdb"
+
+
+@pytest.fixture
+def app_on(tmp_path, monkeypatch):
+    """Start the app (AppTest) on a store of our own, through a config file and
+    OUTCOMES_MODE=local; ``app_on(path)`` returns the app after its first run."""
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    def start(store_file: Path, mode: str = "local") -> AppTest:
+        config = tmp_path / "config.toml"
+        text = (REPO / "config.toml").read_text()
+        config.write_text(text.replace('path = "data/outcomes.duckdb"', f'path = "{store_file}"'))
+        monkeypatch.setenv("OUTCOMES_CONFIG", str(config))
+        monkeypatch.setenv("OUTCOMES_MODE", mode)
+        monkeypatch.chdir(REPO)
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        app = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
+        return app.run()
+
+    return start

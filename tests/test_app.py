@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
-
 from framework.load import load_files
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,25 +14,6 @@ AREAS = (
 ADDRESSES = "child_id,postcode,from_date\n" + "".join(
     f"DMT{n:02},QX1 1AB,2023-04-01\n" for n in range(7)
 )
-
-
-@pytest.fixture
-def app_on(tmp_path, monkeypatch):
-    """Point the app at a store of our own (through a config file and OUTCOMES_MODE)."""
-
-    def start(store_file: Path) -> AppTest:
-        config = tmp_path / "config.toml"
-        text = (REPO / "config.toml").read_text()
-        config.write_text(text.replace('path = "data/outcomes.duckdb"', f'path = "{store_file}"'))
-        monkeypatch.setenv("OUTCOMES_CONFIG", str(config))
-        monkeypatch.setenv("OUTCOMES_MODE", "local")
-        monkeypatch.chdir(REPO)
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        app = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
-        return app.run()
-
-    return start
 
 
 def test_data_page_without_a_store_says_how_to_load(app_on, tmp_path):

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from framework.engine import statistics as stats
@@ -276,3 +276,79 @@ def test_restricting_to_children_with_a_dimension_value(toy_measure):
 def test_survey_answers_cannot_be_restricted_to_an_area(valued_item):
     query = Query((valued_item,), Period.parse("2024-25"), where=(("imd_decile", "1"),))
     assert evaluate(_survey_store(), query)["status"].tolist() == ["not by area"]
+
+
+def _referral_outcomes_store(nfa: int, not_in_need: int, service: int):
+    """Referrals in 2024-25: ``nfa`` with no further action, ``not_in_need`` closed RC8
+    after assessment, ``service`` still open (a child in need)."""
+    rows = []
+    for n in range(nfa + not_in_need + service):
+        if n < nfa:
+            rows.append(f"R{n} | 2024-06-01 | true  | |")
+        elif n < nfa + not_in_need:
+            rows.append(f"R{n} | 2024-06-01 | false | 2024-07-01 | RC8")
+        else:
+            rows.append(f"R{n} | 2024-06-01 | false | |")
+    return tiny_store(
+        "referrals\nchild_id | referral_date | referral_nfa | closure_date | closure_reason\n"
+        + "\n".join(rows)
+    )
+
+
+def test_indicators_built_from_the_same_referrals_are_protected_together():
+    # 50 NFA, 3 assessed not in need, 40 a service. B1.3 hides "not in need" (3) and, so that
+    # it cannot be worked back, "child in need" (40). B1.1 counts exactly the referrals that
+    # led to a service (40) and would give the hidden 40 back, and then 93 − 50 − 40 = 3: so
+    # it is hidden too. B1.2 (the 50 NFA) matches B1.3's shown "nfa" and stays.
+    from framework.engine.run import register_measures
+
+    register_measures()
+    con = _referral_outcomes_store(nfa=50, not_in_need=3, service=40)
+    period = Period.parse("2024-25")
+    results = evaluate(con, Query(("B1.1", "B1.2", "B1.3"), period))
+    rows = results.set_index(results["indicator_id"] + ":" + results["category"].fillna(""))
+    assert rows.loc["B1.3:not_in_need", "suppressed"] and rows.loc["B1.3:cin", "suppressed"]
+    assert rows.loc["B1.1:", "suppressed"] and pd.isna(rows.loc["B1.1:", "numerator"])
+    assert rows.loc["B1.2:", "numerator"] == 50 and rows.loc["B1.3:nfa", "numerator"] == 50
+    # Asked for alone (as the place page does), B1.1 is hidden the same way: its partners
+    # are protected with it and then left out of the answer.
+    alone = evaluate(con, Query(("B1.1",), period))
+    assert alone["indicator_id"].tolist() == ["B1.1"] and alone["suppressed"].iloc[0]
+
+
+@given(nfa=st.integers(0, 12), not_in_need=st.integers(0, 12), service=st.integers(0, 12))
+@settings(max_examples=40)
+def test_no_hidden_referral_outcome_can_be_worked_back(nfa, not_in_need, service):
+    """An attacker sees B1.1, B1.2 and B1.3 as published and tries every split of the
+    referrals that agrees with them: a hidden small count must have more than one answer."""
+    from framework.engine.run import register_measures
+
+    register_measures()
+    if nfa + not_in_need + service == 0:
+        return
+    con = _referral_outcomes_store(nfa=nfa, not_in_need=not_in_need, service=service)
+    results = evaluate(con, Query(("B1.1", "B1.2", "B1.3"), Period.parse("2024-25")))
+    rows = results.set_index(results["indicator_id"] + ":" + results["category"].fillna(""))
+
+    def shown(name):
+        value = rows.loc[name, "numerator"] if name in rows.index else 0
+        return None if pd.isna(value) else int(value)
+
+    # The strongest attacker: one who knows how many referrals there were even when that
+    # number is hidden.
+    denominator = nfa + not_in_need + service
+    splits = [
+        (a, b, denominator - a - b)
+        for a in range(denominator + 1)
+        for b in range(denominator + 1 - a)
+        if (shown("B1.3:nfa") in (None, a))
+        and (shown("B1.3:not_in_need") in (None, b))
+        and (shown("B1.3:cin") in (None, denominator - a - b))
+        and (shown("B1.1:") in (None, denominator - a - b))
+        and (shown("B1.2:") in (None, a))
+    ]
+    truth = (nfa, not_in_need, service)
+    assert truth in splits
+    for position, name in enumerate(("nfa", "not_in_need", "cin")):
+        if 0 < truth[position] <= 5:  # a small count: never pinned down
+            assert len({split[position] for split in splits}) > 1, name

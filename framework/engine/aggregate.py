@@ -9,7 +9,7 @@ numerators, denominators, values, 95% intervals and change, with disclosure cont
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
@@ -29,7 +29,7 @@ from framework.engine.summaries import (
     summarise,
     unit_kind,
 )
-from framework.engine.suppression import protect
+from framework.engine.suppression import linked_to, protect
 from framework.engine.units import MEASURES, UNIT_SLICES, Measure, MeasureContext
 
 SIGNIFICANCE = 0.05
@@ -130,14 +130,19 @@ def evaluate(con: duckdb.DuckDBPyConnection, query: Query) -> pd.DataFrame:
         raise ValueError(
             f"cannot restrict to {unplaceable}; choose from {', '.join(CHILD_DIMENSIONS)}"
         )
+    asked = query
+    partners = tuple(i for i in linked_to(query.indicator_ids) if i in MEASURES)
+    if partners:  # protected together, so the same cells are hidden whichever is asked for
+        query = replace(query, indicator_ids=(*query.indicator_ids, *partners))
     cache = _Cache(con)
     try:
         current = _with_change(cache, query)
     finally:
         cache.close()
     results = protect(current, query.threshold)
-    results["period"] = query.period.label
-    return conform_results(_in_order(results, query))
+    results = results[results["indicator_id"].isin(asked.indicator_ids)]
+    results = results.assign(period=query.period.label)
+    return conform_results(_in_order(results, asked))
 
 
 def _with_change(cache: _Cache, query: Query) -> pd.DataFrame:

@@ -16,6 +16,14 @@ smallest shown, a non-zero one if any), or the total when no other part can be. 
 treated as shown even when they are not in this result: another query may publish them. Groups
 overlap (a child can be in several), so the slices of "group" alone are not parts of a sum.
 
+Indicators built from the same units are sums of each other too: B1.1's numerator (referrals
+that led to a service) is B1.3's child-in-need, CP-plan and looked-after categories, and B1.2's
+numerator (no further action) is its "nfa" category. ``LINKED`` lists these identities; each
+gives two sums without a total (the indicator's numerator with the categories it counts, and
+with the others, whose total is the shared denominator), so a category hidden in B1.3 cannot be
+worked back from B1.1 or B1.2 shown beside it. ``evaluate`` always protects linked indicators
+together, even when only one of them is asked for, so the same cells are hidden on every page.
+
 Everything here works on whole columns at once: the results of a whole catalogue sliced every
 way are tens of thousands of rows.
 """
@@ -44,6 +52,23 @@ HIDDEN_ALWAYS = (
 )
 HIDDEN_WITH_COHORT = ("denominator", "units", "invited")
 MAX_PASSES = 100  # each pass hides at least one more cell; a handful always suffice
+# (indicator, distribution, the distribution's categories the indicator's numerator counts):
+# both are counted over the same units (the distribution's denominator is the indicator's).
+LINKED = (
+    ("B1.1", "B1.3", ("cin", "cp", "looked_after")),
+    ("B1.2", "B1.3", ("nfa",)),
+)
+
+
+def linked_to(indicator_ids) -> tuple[str, ...]:
+    """The indicators that must be protected together with these (not already among them)."""
+    wanted = set(indicator_ids)
+    found = []
+    for first, second, _ in LINKED:
+        for this, other in ((first, second), (second, first)):
+            if this in wanted and other not in wanted and other not in found:
+                found.append(other)
+    return tuple(found)
 
 
 def protect(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -215,7 +240,29 @@ def _find_sums(frame: pd.DataFrame, counted_ok: np.ndarray) -> _Sums:
             totals = _total_rows(lookup, keyed, ids)
             for column in (0, 1):
                 pieces.append((sliced.index.to_numpy(), ids, column, totals))
+    pieces += _linked_sums(rows)
     return _flatten(pieces)
+
+
+def _linked_sums(rows: pd.DataFrame) -> list:
+    """For each identity in LINKED and each slice holding both indicators: the indicator's
+    numerator with the categories it counts, and with the other categories (see above)."""
+    pieces = []
+    slice_key = rows["slice"].astype("string") + "|" + rows["key"].astype("string").fillna("")
+    for indicator, distribution, counted in LINKED:
+        single = (rows["indicator_id"] == indicator).to_numpy()
+        parts = (rows["indicator_id"] == distribution).to_numpy()
+        if not single.any() or not parts.any():
+            continue
+        for inside in (True, False):
+            chosen = parts & (rows["category"].isin(counted).to_numpy() == inside)
+            common = set(slice_key[single]) & set(slice_key[chosen])
+            members = (single | chosen) & slice_key.isin(common).to_numpy()
+            if not members.any():
+                continue
+            ids = pd.factorize(slice_key[members], sort=True)[0]
+            pieces.append((rows.index.to_numpy()[members], ids, 0, None))
+    return pieces
 
 
 def _rest_key(values: pd.DataFrame | None, position: int, length: int):
@@ -268,4 +315,4 @@ def _flatten(pieces) -> _Sums:
     )
 
 
-__all__ = ["COUNTED", "HIDDEN_ALWAYS", "protect"]
+__all__ = ["COUNTED", "HIDDEN_ALWAYS", "LINKED", "linked_to", "protect"]

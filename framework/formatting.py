@@ -72,4 +72,22 @@ def trend_words(trend: pd.DataFrame, statistic: str) -> str:
     return f"From {rows['period'].iloc[0]} to {rows['period'].iloc[-1]}: " + ", ".join(values)
 
 
-__all__ = ["READING", "SHARES", "interval_text", "money", "percent", "trend_words", "value_text"]
+def shares_in_words(labels, values, hidden, statistic: str = "proportion") -> str:
+    """Labelled values in one line, the text alternative of a bar chart or heatmap:
+    "No further action: 6.4%; Child in need: 44.5%; Looked after: c"."""
+    return "; ".join(
+        f"{label}: {value_text(value, statistic, hidden=bool(h)) or 'no data'}"
+        for label, value, h in zip(labels, values, hidden, strict=True)
+    )
+
+
+__all__ = [
+    "READING",
+    "SHARES",
+    "interval_text",
+    "money",
+    "percent",
+    "shares_in_words",
+    "trend_words",
+    "value_text",
+]

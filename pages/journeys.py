@@ -14,7 +14,7 @@ import streamlit as st
 from framework.charts import OKABE_ITO, SEQUENTIAL_SCHEME
 from framework.disclosure import SUPPRESSED
 from framework.engine.journeys import DEFINITIONS, END_LEVELS, LEVEL_LABELS, LEVELS
-from framework.formatting import interval_text, percent
+from framework.formatting import interval_text, percent, shares_in_words
 from pages.common import (
     _options,
     _store_key,
@@ -134,7 +134,12 @@ outcomes = view.referral_outcomes
 if outcomes.empty:
     st.info("No referrals were received in this period for these children.")
 else:
-    st.altair_chart(_share_bars(outcomes, "share of referrals received"), width="stretch")
+    st.altair_chart(
+        _share_bars(outcomes, "share of referrals received"),
+        width="stretch",
+        alt="Where referrals led. "
+        + shares_in_words(outcomes["label"], outcomes["value"], outcomes["suppressed"]),
+    )
     st.dataframe(_table(outcomes, {"label": "outcome"}, "referrals"), hide_index=True)
     top, total = _largest(outcomes), _total(outcomes)
     if top is None or total is None:
@@ -209,7 +214,16 @@ else:
         ),
     )
     heatmap = (shown_cells + hidden_cells + labels).properties(height=alt.Step(48))
-    st.altair_chart(heatmap, width="stretch")
+    st.altair_chart(
+        heatmap,
+        width="stretch",
+        alt="Children by plan level at the start and end of the period. "
+        + shares_in_words(
+            levels["start_label"] + " to " + levels["end_label"],
+            levels["value"],
+            levels["suppressed"],
+        ),
+    )
     st.dataframe(
         _table(
             levels,
@@ -239,7 +253,11 @@ if re_referrals.empty:
     st.info("No referrals were received in this period for these children.")
 else:
     again = re_referrals[re_referrals["category"] != "not_re_referred"]
-    st.altair_chart(_share_bars(again, "share of all referrals received"), width="stretch")
+    st.altair_chart(
+        _share_bars(again, "share of all referrals received"),
+        width="stretch",
+        alt="Re-referrals. " + shares_in_words(again["label"], again["value"], again["suppressed"]),
+    )
     st.dataframe(_table(re_referrals, {"label": "referral"}, "referrals"), hide_index=True)
     first = re_referrals[re_referrals["category"] == "not_re_referred"].iloc[0]
     if first["suppressed"] or _total(re_referrals) is None:

@@ -8,6 +8,7 @@ import altair as alt
 import pydeck as pdk
 import streamlit as st
 
+from framework.formatting import shares_in_words
 from pages.common import (
     area_view,
     child_indicators,
@@ -57,7 +58,10 @@ else:
         )
     )
     whiskers = alt.Chart(table).mark_rule().encode(x="decile:O", y="ci_low:Q", y2="ci_high:Q")
-    st.altair_chart(bars + whiskers, width="stretch")
+    words = shares_in_words(
+        [f"decile {d}" for d in table["decile"]], table["value"], table["suppressed"]
+    )
+    st.altair_chart(bars + whiskers, width="stretch", alt=f"By {index.upper()} decile. {words}")
     gradient = view.gradient
     if gradient.reason:
         st.info(f"No gradient: {gradient.reason}.")
@@ -126,5 +130,5 @@ else:
         map_style=BASEMAP if basemap else None,
         tooltip={"text": "{tip}"},
     )
-    st.pydeck_chart(deck)
+    st.pydeck_chart(deck, alt="Map of the areas; the table below gives every area's numbers.")
 st.dataframe(shown(areas.table), hide_index=True)

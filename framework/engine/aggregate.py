@@ -87,6 +87,7 @@ class _Cache:
     contexts: dict[Period, MeasureContext] = field(default_factory=dict)
     invitations: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)  # shared by every period's measures
+    cohorts: dict[tuple, pd.DataFrame] = field(default_factory=dict)  # (indicator, period)
 
     def close(self) -> None:
         """Drop the temporary tables the measures made."""
@@ -108,9 +109,13 @@ class _Cache:
         return self.contexts[period]
 
     def units(self, measure: Measure, period: Period, threshold: int) -> pd.DataFrame:
-        """The measure's cohort units in the period."""
-        units = measure.units(self.context(period, threshold))
-        return units[units["in_denominator"]]
+        """The measure's cohort units in the period (made once per evaluation: a trend and a
+        change both need last year's)."""
+        key = (measure.indicator_id, period, threshold)
+        if key not in self.cohorts:
+            units = measure.units(self.context(period, threshold))
+            self.cohorts[key] = units[units["in_denominator"]]
+        return self.cohorts[key]
 
     def invited(self, waves: tuple[str, ...]) -> pd.DataFrame:
         if waves not in self.invitations:
@@ -120,6 +125,24 @@ class _Cache:
 
 def evaluate(con: duckdb.DuckDBPyConnection, query: Query) -> pd.DataFrame:
     """The results table for every indicator asked for (see the module docstring)."""
+    return evaluate_many(con, [query])[0]
+
+
+def evaluate_many(con: duckdb.DuckDBPyConnection, queries) -> list[pd.DataFrame]:
+    """The results of several queries, sharing the work between them (each measure's units
+    and the child dimensions are made once per period): a trend's periods, a view's related
+    indicators. Each query's results are protected on their own, as ``evaluate`` does."""
+    queries = list(queries)
+    for query in queries:
+        _check(query)
+    cache = _Cache(con)
+    try:
+        return [_evaluate(cache, query) for query in queries]
+    finally:
+        cache.close()
+
+
+def _check(query: Query) -> None:
     unknown = [d for d in (*query.by, *query.separately) if d not in DIMENSIONS]
     if unknown:
         raise ValueError(f"unknown dimension(s) {unknown}; choose from {', '.join(DIMENSIONS)}")
@@ -130,15 +153,14 @@ def evaluate(con: duckdb.DuckDBPyConnection, query: Query) -> pd.DataFrame:
         raise ValueError(
             f"cannot restrict to {unplaceable}; choose from {', '.join(CHILD_DIMENSIONS)}"
         )
+
+
+def _evaluate(cache: _Cache, query: Query) -> pd.DataFrame:
     asked = query
     partners = tuple(i for i in linked_to(query.indicator_ids) if i in MEASURES)
     if partners:  # protected together, so the same cells are hidden whichever is asked for
         query = replace(query, indicator_ids=(*query.indicator_ids, *partners))
-    cache = _Cache(con)
-    try:
-        current = _with_change(cache, query)
-    finally:
-        cache.close()
+    current = _with_change(cache, query)
     results = protect(current, query.threshold)
     results = results[results["indicator_id"].isin(asked.indicator_ids)]
     results = results.assign(period=query.period.label)
@@ -367,4 +389,12 @@ def _change_p(rows: pd.DataFrame) -> np.ndarray:
     return p
 
 
-__all__ = ["DIMENSIONS", "RESULT_COLUMNS", "UNKNOWN", "Query", "conform_results", "evaluate"]
+__all__ = [
+    "DIMENSIONS",
+    "RESULT_COLUMNS",
+    "UNKNOWN",
+    "Query",
+    "conform_results",
+    "evaluate",
+    "evaluate_many",
+]

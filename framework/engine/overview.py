@@ -25,7 +25,7 @@ import pandas as pd
 
 from framework.disclosure import protect_counts
 from framework.engine import inequality
-from framework.engine.aggregate import Query, evaluate
+from framework.engine.aggregate import Query, evaluate_many
 from framework.engine.catalogue import catalogue
 from framework.engine.dimensions import GROUP_LABELS, child_dimensions
 from framework.engine.periods import Period
@@ -89,8 +89,17 @@ def overview(
     register_measures()
     found = boxes()
     ids = tuple(i for box in found for i in box.headlines)
-    query = Query(ids, period, group=group, where=where, threshold=threshold)
-    results = evaluate(con, query)
+    periods = [period]
+    for _ in range(years - 1):
+        periods.insert(0, periods[0].previous())
+    # One shared evaluation: the latest period with its change, then each period's values for
+    # the sparklines (the last two reuse the units the change needed).
+    queries = [Query(ids, period, group=group, where=where, threshold=threshold)]
+    queries += [
+        Query(ids, each, group=group, where=where, threshold=threshold, with_change=False)
+        for each in periods
+    ]
+    results, *by_period = evaluate_many(con, queries)
     whole = results[(results["slice"] == "all") & results["category"].isna()]
     headlines = whole[["indicator_id", "statistic", *NUMBERS, *CHANGE, "status"]].copy()
     records = [catalogue()[i] for i in headlines["indicator_id"]]
@@ -106,22 +115,15 @@ def overview(
     return Overview(
         boxes=found,
         headlines=headlines.reset_index(drop=True),
-        trends=_trends(con, ids, period, group, where, threshold, years),
+        trends=_trends(by_period),
         context=context(con, period, group=group, where=where, threshold=threshold),
     )
 
 
-def _trends(con, ids, period, group, where, threshold, years) -> pd.DataFrame:
-    periods = [period]
-    for _ in range(years - 1):
-        periods.insert(0, periods[0].previous())
-    frames = []
-    for each in periods:
-        query = Query(ids, each, group=group, where=where, threshold=threshold, with_change=False)
-        result = evaluate(con, query)
-        frames.append(result[(result["slice"] == "all") & result["category"].isna()])
+def _trends(by_period: list[pd.DataFrame]) -> pd.DataFrame:
     columns = ["indicator_id", "period", "value", "ci_low", "ci_high", "suppressed", "status"]
-    return pd.concat(frames, ignore_index=True)[columns]
+    frames = [r[(r["slice"] == "all") & r["category"].isna()][columns] for r in by_period]
+    return pd.concat(frames, ignore_index=True)
 
 
 # --- the context strip ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from framework.engine.aggregate import Query, evaluate
+from framework.engine.aggregate import Query, evaluate_many
 from framework.engine.catalogue import Indicator, catalogue
 from framework.engine.periods import Period
 from framework.engine.run import register_measures
@@ -77,22 +77,37 @@ def trend_view(
     register_measures()
     record = catalogue()[indicator_id]
     periods = periods_back(period, count)
-    frames = []
-    for each in periods:
-        query = Query(
-            (indicator_id,), each, group=group, where=where, threshold=threshold,
+    queries = [
+        Query(
+            (indicator_id,),
+            each,
+            group=group,
+            where=where,
+            threshold=threshold,
             with_change=False,
-        )  # fmt: skip
-        result = evaluate(con, query)
-        frames.append(result[result["slice"] == "all"][["period", "category", *NUMBERS]])
-    trend = pd.concat(frames, ignore_index=True)
-    changes = ()
-    if record.statistic != "fact":
-        baselines = [periods[-2], periods[0]] if len(periods) > 2 else periods[:1]
-        changes = tuple(
-            _change(con, record, period, since, group, where, threshold) for since in baselines
         )
-    return TrendView(record, trend, _events_in(events, periods), changes)
+        for each in periods
+    ]
+    baselines = [periods[-2], periods[0]] if len(periods) > 2 else periods[:1]
+    if record.statistic == "fact":
+        baselines = []
+    queries += [
+        Query((indicator_id,), period, group=group, where=where, threshold=threshold,
+              compare_with=since)
+        for since in baselines
+    ]  # fmt: skip
+    # One shared evaluation: the comparisons reuse the units the trend's periods needed.
+    results = evaluate_many(con, queries)
+    frames = [
+        r[r["slice"] == "all"][["period", "category", *NUMBERS]] for r in results[: len(periods)]
+    ]
+    changes = tuple(
+        _change(record, period, since, result)
+        for since, result in zip(baselines, results[len(periods) :], strict=True)
+    )
+    return TrendView(
+        record, pd.concat(frames, ignore_index=True), _events_in(events, periods), changes
+    )
 
 
 def _events_in(events, periods: list[Period]) -> pd.DataFrame:
@@ -105,11 +120,7 @@ def _events_in(events, periods: list[Period]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["period", "date", "label", "kind"])
 
 
-def _change(con, record: Indicator, period, since, group, where, threshold) -> Change:
-    query = Query(
-        (record.id,), period, group=group, where=where, threshold=threshold, compare_with=since
-    )
-    result = evaluate(con, query)
+def _change(record: Indicator, period, since, result: pd.DataFrame) -> Change:
     row = result[(result["slice"] == "all") & result["category"].isna()]
     if row.empty or row["status"].iloc[0] != "ok":
         return Change(since.label, None, None, None, None, None, None, "No data to compare.")

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from framework.engine import place
-from framework.engine.aggregate import Query, evaluate
+from framework.engine.aggregate import Query, evaluate, evaluate_many
 from framework.engine.catalogue import Indicator, catalogue
 from framework.engine.periods import Period
 from framework.engine.run import register_measures
@@ -146,15 +146,21 @@ def _trend(con, indicator_id, period, group, where, threshold, years) -> pd.Data
     periods = [period]
     for _ in range(years - 1):
         periods.insert(0, periods[0].previous())
-    rows = []
-    for each in periods:
-        query = Query(
-            (indicator_id,), each, group=group, where=where, threshold=threshold,
+    queries = [
+        Query(
+            (indicator_id,),
+            each,
+            group=group,
+            where=where,
+            threshold=threshold,
             with_change=False,
-        )  # fmt: skip
-        result = evaluate(con, query)
-        result = result[result["slice"] == "all"]
-        rows.append(result[["period", "category", *NUMBERS, "status"]])
+        )
+        for each in periods
+    ]
+    rows = [
+        result[result["slice"] == "all"][["period", "category", *NUMBERS, "status"]]
+        for result in evaluate_many(con, queries)
+    ]
     return pd.concat(rows, ignore_index=True)
 
 

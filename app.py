@@ -23,6 +23,9 @@ pages = {
         st.Page("pages/journeys.py", title="Journeys", icon=":material/route:"),
         st.Page("pages/place.py", title="Place and deprivation", icon=":material/map:"),
     ],
+    "Take away": [
+        st.Page("pages/meeting_pack.py", title="Meeting pack", icon=":material/print:"),
+    ],
     "About the data": [
         st.Page("pages/data_loaded.py", title="Data loaded", icon=":material/database:"),
         st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:"),

@@ -1,0 +1,192 @@
+"""Download buttons other pages draw under their tables and charts (not a page of its own).
+
+    from pages.downloads import chart_downloads, table_downloads
+
+    table_downloads(table, name="B. Reaching families", indicator_ids=ids, filters=filters)
+    chart_downloads(chart, name=f"{indicator_id} trend", filters=filters)
+
+Every file passes framework/export.py's check first: a table or chart holding a count from 1
+to the disclosure threshold is not offered (the page says why) rather than written. Files are
+made only when a button is clicked (``st.download_button`` with a callable), and clicking does
+not rerun the page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from framework.export import (
+    DisclosureError,
+    Provenance,
+    chart_png,
+    chart_svg,
+    check_chart,
+    disclosure_problems,
+    file_stem,
+    store_provenance,
+    table_csv,
+    table_xlsx,
+)
+from pages.common import (
+    Filters,
+    _connect,
+    _store_key,
+    filter_caption,
+    settings,
+    showing_demo,
+    store_path,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DEMO_AUTHORITY = "Demoton"
+
+
+def authority() -> str:
+    """The authority the numbers are about: Demoton while the demo is shown."""
+    return DEMO_AUTHORITY if showing_demo() else settings().authority_name
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _store_provenance(store_key: tuple, threshold: int, demo: bool, name: str) -> Provenance:
+    con = _connect()
+    try:
+        return store_provenance(
+            con, authority=name, threshold=threshold, demo=demo, store=store_path().name
+        )
+    finally:
+        con.close()
+
+
+def provenance(filters: Filters | None = None) -> Provenance:
+    """Where the numbers come from (store, loads, reference data, threshold, version), for the
+    period and filters shown, made now."""
+    found = _store_provenance(
+        _store_key(), settings().disclosure_threshold, showing_demo(), authority()
+    )
+    return dataclasses.replace(
+        found,
+        period=filters.period if filters else "",
+        filters=filter_caption(filters) if filters else "",
+        made_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def table_downloads(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    indicator_ids: Iterable[str] = (),
+    filters: Filters | None = None,
+    counts: Iterable[str] | None = None,
+    statistic: str | None = None,
+    key: str | None = None,
+) -> None:
+    """ "Download CSV" and "Download Excel" buttons for a table the page shows.
+
+    ``frame``: either an engine frame (numbers, missing where hidden, with a ``suppressed``
+    column per row: hidden cells are written ``c``, other missing cells blank), or a table
+    already made readable (hidden cells already the text ``c``; numbers may be text such as
+    "1,234"). Count columns are found by name (numerator, denominator, units, invited,
+    total, respondents, …count…, children…); name others in ``counts`` (e.g. the year columns of a
+    table of records per year). ``statistic`` says what the rows are when the frame has no
+    ``statistic`` column (a ratio's denominator is exposure, not a count).
+    ``name``: the table's name, used for the file name and the Excel sheet.
+    ``indicator_ids``: the indicators whose definitions go on the "Definitions" sheet (by
+    default those of an ``indicator_id`` column). ``filters``: the page's filters, written on
+    the "Provenance" sheet. ``key``: needed only when two tables on a page share a name.
+
+    A table that would disclose a count from 1 to the threshold is not offered: a caption
+    says why (nothing is written)."""
+    threshold = settings().disclosure_threshold
+    counts = None if counts is None else list(counts)
+    problems = disclosure_problems(frame, threshold, counts=counts, statistic=statistic)
+    if problems:
+        st.caption(f"Not offered for download: {DisclosureError(problems)}.")
+        return
+    ids = list(indicator_ids)
+    made = provenance(filters)  # here, not in the click's thread (it reads the app's caches)
+    stem = file_stem(authority(), name, filters.period if filters else None)
+    key = key or file_stem(name)
+
+    def csv() -> bytes:
+        return table_csv(frame, threshold, counts=counts, statistic=statistic)
+
+    def xlsx() -> bytes:
+        return table_xlsx(
+            frame,
+            threshold,
+            name=name,
+            indicator_ids=ids,
+            provenance=made,
+            counts=counts,
+            statistic=statistic,
+        )
+
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download CSV",
+            data=csv,
+            file_name=f"{stem}.csv",
+            mime="text/csv",
+            key=f"csv-{key}",
+            on_click="ignore",
+            icon=":material/download:",
+            help=f"Hidden cells are c; counts from 1 to {threshold} are never written.",
+        )
+        st.download_button(
+            "Download Excel",
+            data=xlsx,
+            file_name=f"{stem}.xlsx",
+            mime=XLSX,
+            key=f"xlsx-{key}",
+            on_click="ignore",
+            icon=":material/download:",
+            help="Three sheets: the table, the definitions, and where the numbers come from.",
+        )
+
+
+def chart_downloads(
+    chart, *, name: str, filters: Filters | None = None, key: str | None = None
+) -> None:
+    """ "Download PNG" and "Download SVG" buttons for an Altair chart (drawn without a
+    browser by vl-convert). Nothing is drawn when ``chart`` is None. A chart whose data holds
+    a count from 1 to the threshold is not offered."""
+    if chart is None:
+        return
+    threshold = settings().disclosure_threshold
+    try:
+        check_chart(chart, threshold)
+    except DisclosureError as refused:
+        st.caption(f"Not offered for download: {refused}.")
+        return
+    stem = file_stem(authority(), name, filters.period if filters else None)
+    key = key or file_stem(name)
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download PNG",
+            data=lambda: chart_png(chart, threshold),
+            file_name=f"{stem}.png",
+            mime="image/png",
+            key=f"png-{key}",
+            on_click="ignore",
+            icon=":material/image:",
+            help="A picture at twice screen size, for slides.",
+        )
+        st.download_button(
+            "Download SVG",
+            data=lambda: chart_svg(chart, threshold).encode("utf-8"),
+            file_name=f"{stem}.svg",
+            mime="image/svg+xml",
+            key=f"svg-{key}",
+            on_click="ignore",
+            icon=":material/image:",
+            help="A vector drawing: sharp at any size, in print and in documents.",
+        )
+
+
+__all__ = ["authority", "chart_downloads", "provenance", "table_downloads"]

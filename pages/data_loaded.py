@@ -17,6 +17,7 @@ from framework.upload import (
     load_uploaded,
 )
 from pages.common import open_status, settings, showing_demo, shown
+from pages.downloads import table_downloads
 
 UPLOAD_LABEL = "Files to load"
 YEAR_LABEL = "Collection year"
@@ -159,6 +160,8 @@ st.caption(
     f"{settings().disclosure_threshold}, or one that would reveal such a count, is hidden."
 )
 st.dataframe(shown(status.by_year), hide_index=True, width="stretch")
+year_columns = [c for c in status.by_year.columns if c not in ("source", "table")]
+table_downloads(shown(status.by_year), name="records by source and year", counts=year_columns)
 if status.empty_sources:
     st.info("Nothing loaded yet for: " + "; ".join(status.empty_sources))
 
@@ -178,5 +181,6 @@ st.dataframe(shown(status.files, counted), hide_index=True, width="stretch")
 if not status.set_aside_by_file.empty:
     st.subheader("Problems found at load")
     st.dataframe(shown(status.set_aside_by_file), hide_index=True, width="stretch")
+    table_downloads(shown(status.set_aside_by_file), name="problems found at load")
 
 upload_section()

@@ -24,6 +24,7 @@ from pages.common import (
     shown,
     sidebar_filters,
 )
+from pages.downloads import chart_downloads, table_downloads
 
 COUNTS = ["numerator", "denominator", "value", "ci_low", "ci_high"]  # hidden ones shown as c
 
@@ -42,6 +43,11 @@ def show_domain(letter: str) -> None:
     table = domain_table(letter, period, group, where)
     st.subheader(filter_caption(filters))
     st.dataframe(shown(_readable(table), ["value", "interval", "change"]), hide_index=True)
+    table_downloads(
+        table.drop(columns=["change_p"], errors="ignore"),
+        name=f"domain {letter}",
+        filters=filters,
+    )
     st.caption(
         f"{SUPPRESSED}: hidden because it rests on a count from 1 to the threshold. "
         "A change is called better or worse only when it is larger than chance (p < 0.05) "
@@ -56,7 +62,7 @@ def show_domain(letter: str) -> None:
         format_func=lambda i: f"{i} {catalogue()[i].label}",
     )
     st.query_params["indicator"] = chosen
-    _detail(chosen, period, group, where)
+    _detail(chosen, filters)
 
 
 def _readable(table: pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +103,8 @@ def _readable(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _detail(indicator_id: str, period: str, group: str | None, where: tuple) -> None:
+def _detail(indicator_id: str, filters) -> None:
+    period, group, where = filters
     detail = indicator_detail(indicator_id, period, group, where)
     record = detail.record
     st.subheader(f"{record.id} {record.label}")
@@ -109,7 +116,7 @@ def _detail(indicator_id: str, period: str, group: str | None, where: tuple) -> 
     st.dataframe(
         shown(_without_empty(detail.whole.drop(columns=["status"])), COUNTS), hide_index=True
     )
-    _trend_chart(detail.trend, record.statistic)
+    _trend_chart(detail.trend, record.statistic, record.id, filters)
     left, right = st.columns(2)
     with left:
         st.markdown("**By group**")
@@ -118,6 +125,12 @@ def _detail(indicator_id: str, period: str, group: str | None, where: tuple) -> 
         else:
             by_group = detail.by_group.assign(group=detail.by_group["group"].map(GROUP_LABELS))
             st.dataframe(shown(_without_empty(by_group), COUNTS), hide_index=True)
+            table_downloads(
+                by_group.assign(statistic=record.statistic),
+                name=f"{record.id} by group",
+                indicator_ids=[record.id],
+                filters=filters,
+            )
     with right:
         st.markdown("**By deprivation (IMD decile)**")
         view = detail.by_decile
@@ -149,7 +162,7 @@ def _without_empty(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in ("category",) if c in frame and frame[c].isna().all()])
 
 
-def _trend_chart(trend: pd.DataFrame, statistic: str) -> None:
+def _trend_chart(trend: pd.DataFrame, statistic: str, indicator_id: str, filters) -> None:
     """Values over the years with their 95% interval as a band; hidden years are gaps."""
     chart = trend_chart(trend, statistic)
     if chart is None:
@@ -157,3 +170,10 @@ def _trend_chart(trend: pd.DataFrame, statistic: str) -> None:
         return
     st.altair_chart(chart, width="stretch", alt=trend_words(trend, statistic))
     st.caption("The band is the 95% interval; a year whose value is hidden is left out.")
+    chart_downloads(chart, name=f"{indicator_id} trend", filters=filters)
+    table_downloads(
+        trend.assign(statistic=statistic),
+        name=f"{indicator_id} trend",
+        indicator_ids=[indicator_id],
+        filters=filters,
+    )

@@ -23,6 +23,7 @@ from pages.common import (
     shown,
     sidebar_filters,
 )
+from pages.downloads import chart_downloads, table_downloads
 
 st.title("Groups side by side")
 st.caption(
@@ -83,6 +84,13 @@ else:
         words = "; ".join(f"{g}: {v}" for g, v in pairs)
         st.altair_chart(chart, width="stretch", alt=f"{view.record.label} by group. {words}")
     st.dataframe(shown(readable, ["numerator", "denominator"]), hide_index=True)
+    table_downloads(
+        table.assign(statistic=statistic),
+        name=f"{view.record.id} by group",
+        indicator_ids=[view.record.id],
+        filters=filters,
+    )
+    chart_downloads(chart, name=f"{view.record.id} by group", filters=filters)
     st.caption(
         f"Bars: values with their 95% interval; all children in grey. {SUPPRESSED}: hidden "
         "because it rests on a small count (a gap is hidden when either value is). "
@@ -101,6 +109,7 @@ for hidden_column in group_columns:
         for v, s, h in zip(matrix[column], matrix["statistic"], matrix[hidden_column], strict=True)
     ]
 st.dataframe(readable, hide_index=True)
+table_downloads(readable, name="headlines by group", indicator_ids=headline_ids, filters=filters)
 st.caption(
     f"{SUPPRESSED}: hidden. Blank: no data for that group (or the indicator's units, such as "
     "staff or survey answers, are not children's)."

@@ -26,6 +26,7 @@ from pages.common import (
     shown,
     sidebar_filters,
 )
+from pages.downloads import table_downloads
 
 BAR = OKABE_ITO[0]  # blue: one colour for every bar (no red against green anywhere)
 HIDDEN = "#595959"  # the outline of a hidden cell of the heatmap: white, with the letter c
@@ -141,6 +142,9 @@ else:
         + shares_in_words(outcomes["label"], outcomes["value"], outcomes["suppressed"]),
     )
     st.dataframe(_table(outcomes, {"label": "outcome"}, "referrals"), hide_index=True)
+    table_downloads(
+        outcomes.assign(statistic="distribution"), name="referral outcomes", filters=filters
+    )
     top, total = _largest(outcomes), _total(outcomes)
     if top is None or total is None:
         st.caption("Too few referrals to say where most of them led.")
@@ -232,6 +236,7 @@ else:
         ),
         hide_index=True,
     )
+    table_downloads(levels.assign(statistic="distribution"), name="plan levels", filters=filters)
     moved = levels[levels["start"] != levels["end"]]
     top, total = _largest(moved), _total(levels)
     if top is None or total is None:
@@ -259,6 +264,9 @@ else:
         alt="Re-referrals. " + shares_in_words(again["label"], again["value"], again["suppressed"]),
     )
     st.dataframe(_table(re_referrals, {"label": "referral"}, "referrals"), hide_index=True)
+    table_downloads(
+        re_referrals.assign(statistic="distribution"), name="re-referrals", filters=filters
+    )
     first = re_referrals[re_referrals["category"] == "not_re_referred"].iloc[0]
     if first["suppressed"] or _total(re_referrals) is None:
         st.caption("Too few referrals to say how many were re-referrals.")

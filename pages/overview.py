@@ -25,6 +25,7 @@ from pages.common import (
     settings,
     sidebar_filters,
 )
+from pages.downloads import table_downloads
 
 DOMAIN_PAGES = {letter: f"pages/domain_{letter.lower()}.py" for letter in "ABCD"}
 NOTES = {
@@ -117,6 +118,11 @@ for position, box in enumerate(view.boxes):
             "→</div>",
             unsafe_allow_html=True,
         )
+table_downloads(
+    view.headlines.drop(columns=["change_p"], errors="ignore"),
+    name="overview headlines",
+    filters=filters,
+)
 st.caption(
     f"Values with their 95% interval; {SUPPRESSED}: hidden because it rests on a count from 1 "
     f"to {settings().disclosure_threshold}. A change is called better or worse only when it "

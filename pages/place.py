@@ -19,6 +19,7 @@ from pages.common import (
     shown,
     sidebar_filters,
 )
+from pages.downloads import table_downloads
 
 OFFLINE_NOTE = "No basemap: the map works offline. Tick the box to add one (needs internet)."
 BASEMAP = "https://basemaps.cartocdn.com/gl/positron-gl-style/style.json"
@@ -34,7 +35,8 @@ latest = latest_period_label()
 if latest is None:
     st.info("No returns or local data are loaded yet, so there is nothing to show by place.")
     st.stop()
-period, group, _ = sidebar_filters(latest, places=False)  # the map shows every area
+filters = sidebar_filters(latest, places=False)  # the map shows every area
+period, group, _ = filters
 indicators = child_indicators()
 chosen = st.selectbox(
     "Indicator", list(indicators), format_func=lambda i: f"{i} {indicators[i]}", index=0
@@ -75,6 +77,12 @@ else:
     if view.note:
         st.caption(view.note)
     st.dataframe(shown(table.drop(columns=["area"])), hide_index=True)
+    table_downloads(
+        table.drop(columns=["area"]).assign(statistic="proportion"),
+        name=f"{chosen} by {index} decile",
+        indicator_ids=[chosen],
+        filters=filters,
+    )
 
 st.subheader("On the map")
 level = st.radio("Areas", ["ward", "locality", "lsoa"], horizontal=True)
@@ -132,3 +140,9 @@ else:
     )
     st.pydeck_chart(deck, alt="Map of the areas; the table below gives every area's numbers.")
 st.dataframe(shown(areas.table), hide_index=True)
+table_downloads(
+    areas.table.assign(statistic="proportion"),
+    name=f"{chosen} by {level}",
+    indicator_ids=[chosen],
+    filters=filters,
+)

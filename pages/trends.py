@@ -22,6 +22,7 @@ from pages.common import (
     sidebar_filters,
     trend_view,
 )
+from pages.downloads import chart_downloads, table_downloads
 
 st.title("Trends")
 st.caption(
@@ -69,6 +70,7 @@ else:
         "The band is the 95% interval; a period whose value is hidden is left out. Dashed "
         "lines: the authority's own events (config.toml)."
     )
+    chart_downloads(chart, name=f"{record.id} trend", filters=filters)
 
 for change in view.changes:
     reading = READING.get(change.direction or "", "")
@@ -95,6 +97,12 @@ table = pd.DataFrame(
     }
 )
 st.dataframe(shown(table, ["numerator", "denominator"]), hide_index=True)
+table_downloads(
+    view.trend.assign(statistic=record.statistic),
+    name=f"{record.id} trend",
+    indicator_ids=[record.id],
+    filters=filters,
+)
 if not view.events.empty:
     st.markdown("**Events**")
     st.dataframe(view.events, hide_index=True)

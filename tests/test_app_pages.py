@@ -147,3 +147,17 @@ def test_glossary_page_finds_terms(app_on, tmp_path):
     found = [m.value for m in app.markdown]
     assert 0 < len(found) < everything
     assert any(m.startswith("**95% interval") for m in found)
+
+
+def test_framework_pages_offer_their_tables_and_charts_for_download(app_on, tmp_path):
+    app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
+    for page, wanted in (
+        ("pages/overview.py", {"Download CSV", "Download Excel"}),
+        ("pages/domain_b.py", {"Download CSV", "Download Excel", "Download PNG", "Download SVG"}),
+        ("pages/groups.py", {"Download CSV", "Download Excel", "Download PNG", "Download SVG"}),
+        ("pages/trends.py", {"Download CSV", "Download Excel", "Download PNG", "Download SVG"}),
+    ):
+        app.switch_page(page).run()
+        assert not app.exception, page
+        labels = {button.proto.label for button in app.get("download_button")}
+        assert wanted <= labels, (page, labels)

@@ -6,7 +6,7 @@ they show. Run with `make run`, which prepares the demo authority first.
 
 import streamlit as st
 
-from pages.common import showing_demo
+from pages.common import showing_demo, warm_up_in_background
 
 st.set_page_config(page_title="Outcomes Explorer", layout="wide")
 pages = {
@@ -41,3 +41,4 @@ if showing_demo():
         icon=":material/science:",
     )
 page.run()
+warm_up_in_background()  # the next pages' views, worked out while this one is read

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -126,7 +127,9 @@ def latest_period_label() -> str | None:
     return _latest_period(_store_key())
 
 
-@st.cache_data(ttl=600, max_entries=256, show_spinner="Working it out…")
+# Views are keyed on the store's version, so they never go stale: they are kept for a working
+# day (a meeting must not wait twice for the same view) and at most 256 of them.
+@st.cache_data(ttl=12 * 3600, max_entries=256, show_spinner="Working it out…")
 def _view(store_key: tuple, name: str, subject: str | None, period: str, options: tuple):
     """``framework.engine.<name>(con, subject, period, **options)`` on the store (without
     ``subject`` when it is None)."""
@@ -337,3 +340,50 @@ def indicator_choice(
     st.query_params[key] = chosen
     st.session_state[f"chosen_{key}"] = chosen
     return chosen
+
+
+# --- warming the cache after the first page, so that the next pages are instant ----------------
+
+
+def warm_up_in_background() -> None:
+    """Once per store version and process, after a page is drawn: work out in a background
+    thread the views a meeting usually moves to next (the overview and the four domains for
+    all children, then for each group, in the latest period), so that page switches and group
+    changes are answered from the cache. Off when OUTCOMES_WARM_UP=0 (the app's tests)."""
+    if os.environ.get("OUTCOMES_WARM_UP", "1") == "0" or not store_path().exists():
+        return
+    latest = latest_period_label()
+    if latest is not None:
+        _warm_up(_store_key(), latest)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _warm_up(store_key: tuple, latest: str) -> threading.Thread:
+    thread = threading.Thread(
+        target=_warm, args=(store_key, latest), name="outcomes-warm-up", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _warm(store_key: tuple, latest: str) -> None:
+    import logging
+
+    from framework.engine.catalogue import catalogue
+    from framework.engine.dimensions import GROUPS
+
+    # Cached calls made outside a page run say so in the log once per call; it is expected.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
+        logging.ERROR
+    )
+    first = {letter: catalogue().in_domain(letter)[0].id for letter in "ABCD"}
+    for group in (None, *GROUPS):
+        options = _options(group, ())
+        try:
+            _view(store_key, "overview.overview", None, latest, options)
+            for letter in "ABCD":
+                _view(store_key, "views.domain_table", letter, latest, options)
+                _view(store_key, "views.indicator_detail", first[letter], latest, options)
+        except Exception:  # a warm-up failure must never reach a page
+            logging.getLogger(__name__).exception("warming the views failed")
+            return

@@ -53,6 +53,7 @@ def app_on(tmp_path, monkeypatch):
         config.write_text(text.replace('path = "data/outcomes.duckdb"', f'path = "{store_file}"'))
         monkeypatch.setenv("OUTCOMES_CONFIG", str(config))
         monkeypatch.setenv("OUTCOMES_MODE", mode)
+        monkeypatch.setenv("OUTCOMES_WARM_UP", "0")  # no background work on temporary stores
         monkeypatch.chdir(REPO)
         st.cache_data.clear()
         st.cache_resource.clear()

@@ -143,6 +143,20 @@ def bar_with_intervals(
     return bars + errors
 
 
+def sparkline_img(values: list[float | None], label: str) -> str:
+    """The sparkline as an <img> holding the SVG as a data URI, with ``label`` as its text
+    alternative: pages sanitise inline SVG away, but keep images."""
+    import base64
+    import html
+
+    svg = sparkline_svg(values)
+    if not svg:
+        return ""
+    svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    data = base64.b64encode(svg.encode()).decode()
+    return f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(label)}">'
+
+
 def sparkline_svg(values: list[float | None], *, width: int = 110, height: int = 28) -> str:
     """A sparkline as a small inline SVG (light enough for a page of them and for the meeting
     pack); missing or hidden values break the line. The caller gives it a text alternative."""
@@ -188,6 +202,7 @@ __all__ = [
     "WORSE_TEXT",
     "bar_with_intervals",
     "sparkline",
+    "sparkline_img",
     "sparkline_svg",
     "trend_chart",
 ]

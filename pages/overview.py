@@ -14,7 +14,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from framework.charts import BETTER_TEXT, WORSE_TEXT, sparkline_svg
+from framework.charts import BETTER_TEXT, WORSE_TEXT, sparkline_img
 from framework.disclosure import SUPPRESSED
 from framework.formatting import interval_text, money, percent, value_text
 from pages.common import (
@@ -71,10 +71,12 @@ def _direction_html(direction: str | None, polarity: str) -> str:
 def _headline(row, trend: pd.DataFrame) -> None:
     """One headline: its name (a link to it in full), value, interval, sparkline, change."""
     link_filters = {k: v for k, v in st.query_params.to_dict().items() if k != "indicator"}
+    st.markdown(f"**{row.indicator_id}** {row.label}")
     st.page_link(
         DOMAIN_PAGES[row.domain],
-        label=f"{row.indicator_id} {row.label}",
+        label=f"Open {row.indicator_id} in full",
         query_params={**link_filters, "indicator": row.indicator_id},
+        icon=":material/open_in_new:",
     )
     if row.status != "ok":
         st.caption(NOTES.get(row.status, row.status))
@@ -91,8 +93,7 @@ def _headline(row, trend: pd.DataFrame) -> None:
         f'<div style="display:flex;gap:0.6em;align-items:center;flex-wrap:wrap">'
         f'<span style="font-size:1.4em;font-weight:600">{html.escape(value)}</span>'
         f'<span style="color:#595959">{html.escape(interval)}</span>'
-        f'<span role="img" aria-label="{html.escape("Trend: " + words)}" '
-        f'title="{html.escape(words)}">{sparkline_svg(values)}</span>'
+        f'<span title="{html.escape(words)}">{sparkline_img(values, "Trend: " + words)}</span>'
         f"<span>{_direction_html(row.direction, row.polarity)}</span></div>"
     )
 

@@ -37,14 +37,15 @@ def test_the_app_opens_on_the_overview_with_the_engines_numbers(app_on, tmp_path
     # B1.2: 53 of 80 referrals ended in no further action, 66.3% (Wilson 55.4% to 75.7%).
     body = _html(app)
     assert "66.3%" in body and "55.4% to 75.7%" in body
+    assert any(m.value == "**B1.2** Referrals ending in no further action" for m in app.markdown)
     # One click to the indicator in full: a link to its domain page carrying the filters.
     links = {link.proto.label: link.proto for link in app.get("page_link")}
-    b12 = links["B1.2 Referrals ending in no further action"]
+    b12 = links["Open B1.2 in full"]
     assert b12.page.endswith("domain_b") and "indicator=B1.2" in b12.query_string
     # The context strip: 80 children in need; half the children live in deciles 1-2.
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Children in need in 2024-25"] == "80"
-    assert metrics["Children living in England's most deprived fifth of areas"] == "50.0%"
+    assert metrics["Children in need"] == "80"
+    assert metrics["In England's poorest fifth"] == "50.0%"
     # No demo banner: this is the authority's own store.
     assert not any("Demo" in i.value for i in app.info)
 

@@ -53,14 +53,14 @@ def test_restricting_the_overview_to_a_locality_and_a_decile():
 def test_the_context_strip():
     rows = context(place_store(), YEAR).set_index("measure")
     # 80 children in need among 6,000 children aged 0-17: 133 per 10,000.
-    cin = rows.loc["Children in need in 2024-25"]
+    cin = rows.loc["Children in need"]
     assert cin["value"] == 80 and cin["detail"].startswith("133 per 10,000")
     # Nobody on a plan: zero is shown (it reveals no one).
-    assert rows.loc["Child protection plan in 2024-25", "value"] == 0
+    assert rows.loc["On a CP plan", "value"] == 0
     # Deciles 1 and 2 hold 2,000 + 1,000 of the 6,000 children.
-    share = rows.loc["Children living in England's most deprived fifth of areas", "value"]
+    share = rows.loc["In England's poorest fifth", "value"]
     assert share == 0.5
-    spend = rows.loc["Children's services spend, 2024-25"]
+    spend = rows.loc["Spend 2024-25"]
     assert pd.isna(spend["value"]) and spend["detail"] == "no outturn loaded for this year"
 
 
@@ -72,7 +72,7 @@ def test_a_small_demand_count_is_hidden():
         f"children\nchild_id | sex | date_of_birth | ethnicity\n{children}\n\n"
         f"referrals\nchild_id | referral_date | referral_nfa\n{referrals}"
     )
-    cin = context(con, YEAR).set_index("measure").loc["Children in need in 2024-25"]
+    cin = context(con, YEAR).set_index("measure").loc["Children in need"]
     assert pd.isna(cin["value"]) and "hidden" in cin["detail"]
 
 

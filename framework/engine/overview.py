@@ -27,13 +27,14 @@ from framework.disclosure import protect_counts
 from framework.engine import inequality
 from framework.engine.aggregate import Query, evaluate_many
 from framework.engine.catalogue import catalogue
-from framework.engine.dimensions import GROUP_LABELS, child_dimensions
+from framework.engine.dimensions import child_dimensions
 from framework.engine.periods import Period
 from framework.engine.run import register_measures
 from framework.engine.views import CHANGE, NUMBERS, direction
 
 OVERVIEW_PATH = Path(__file__).with_name("overview.toml")
 DEMAND_GROUPS = ("cin", "cp", "cla")  # the context strip's measures of demand
+DEMAND_LABELS = {"cin": "Children in need", "cp": "On a CP plan", "cla": "Looked after"}
 # A restriction on children (Query.where) that also applies to the child population, as the
 # column of ref_areas that holds it.
 POPULATION_COLUMN = {
@@ -177,14 +178,17 @@ def _demand(con, period, where, population, threshold) -> list[tuple]:
     rows = []
     for group in DEMAND_GROUPS:
         count = shown[group]
-        label = f"{GROUP_LABELS[group]} in {period.label}"
+        label = DEMAND_LABELS[group]
         if pd.isna(count):
             rows.append((label, np.nan, "children", "hidden: a count from 1 to the threshold"))
             continue
-        detail = "no child population loaded"
+        detail = f"at any time in {period.label}; no child population loaded"
         if population:
             rate, low, high = (a[0] for a in inequality.rate_per_10000([count], [population]))
-            detail = f"{rate:,.0f} per 10,000 children aged 0-17 ({low:,.0f} to {high:,.0f})"
+            detail = (
+                f"{rate:,.0f} per 10,000 children aged 0-17 ({low:,.0f} to {high:,.0f}), at any "
+                f"time in {period.label}"
+            )
         rows.append((label, float(count), "children", detail))
     return rows
 
@@ -197,15 +201,16 @@ def _deprivation(con, where) -> tuple:
             FROM ref_areas WHERE {condition}""",
         values,
     ).fetchone()
-    label = "Children living in England's most deprived fifth of areas"
+    label = "In England's poorest fifth"
     if not shares[1]:
         return (label, np.nan, "share", "no small areas with deprivation deciles loaded")
-    return (label, shares[0] / shares[1], "share", "IMD deciles 1 and 2, children aged 0-17")
+    detail = "children aged 0-17 living in IMD deciles 1 and 2 (England's most deprived fifth)"
+    return (label, shares[0] / shares[1], "share", detail)
 
 
 def _spend(con, period, population, where) -> tuple:
     year = Period(period.end_year)  # spend is held per financial year, not per half
-    label = f"Children's services spend, {year.label}"
+    label = f"Spend {year.label}"
     if where:
         return (label, np.nan, "pounds", "spend is not held by area")
     total = con.execute(
@@ -214,7 +219,11 @@ def _spend(con, period, population, where) -> tuple:
     ).fetchone()[0]
     if total is None:
         return (label, np.nan, "pounds", "no outturn loaded for this year")
-    per_child = f"£{total / population:,.0f} per child aged 0-17" if population else ""
+    per_child = (
+        f"children's services outturn: £{total / population:,.0f} per child aged 0-17"
+        if population
+        else ""
+    )
     return (label, float(total), "pounds", per_child or "no child population loaded")
 
 

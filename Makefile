@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format bench demo clean install install-dev
+.PHONY: run test lint format bench bench-browser demo clean install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ format: install-dev
 ## Time generation and load (demo size and 100,000 children); appends to docs/benchmarks.md
 bench: install
 	$(BIN)/python -m framework bench --markdown docs/benchmarks.md
+
+## Time the app in headless Chromium (first page; page switches and filter changes); appends
+## to docs/benchmarks.md. Needs Debian's Chromium (apt-get install chromium).
+bench-browser: install-dev
+	$(BIN)/python -m framework.browser_bench --markdown docs/benchmarks.md
 
 clean:
 	rm -rf data/demo data/demo.duckdb data/bench

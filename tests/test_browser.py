@@ -1,37 +1,39 @@
 """The whole app in a real browser: Debian's headless Chromium, driven by Playwright.
 
-Starts `streamlit run app.py` on a free local port against a small store, opens every page and
-checks what a user would see. Skipped (with the reason) when Chromium is not installed.
+Starts the app as the README does (``python -m framework demo-store``, then ``streamlit run
+app.py``) on the demo authority, and as a user would: visits every page of the sidebar
+navigation, changes the filters, downloads an export; no page may show an exception, a
+traceback or an error box. A full-page screenshot of every page is saved in
+tests/artifacts/screenshots/ (or $OUTCOMES_SCREENSHOTS), listed at the end of the test's output
+(``pytest -rP``) and in pages.txt and filters.txt there. Two smaller tests start the app on
+stores of their own. Skipped (with the reason) when Chromium is not installed. The helpers are
+shared with the browser benchmark (framework/browser_bench.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from framework import browser_bench as bb
 from framework.load import load_files
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = bb.chromium_path() or "/usr/bin/chromium"
+CHROMIUM_FLAGS = bb.CHROMIUM_FLAGS
+SCREENSHOTS = Path(
+    os.environ.get("OUTCOMES_SCREENSHOTS") or REPO / "tests" / "artifacts" / "screenshots"
+)
+GROUP, GROUP_CODE = bb.A_GROUP, "cp"
 
 
 def _free_port() -> int:
@@ -124,7 +126,7 @@ def test_the_data_page_renders_in_chromium(running_app, tmp_path):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page()
-        page.goto(running_app)
+        page.goto(f"{running_app}/data_loaded")
         page.get_by_role("heading", name="Data loaded").wait_for(timeout=30_000)
         page.get_by_text("Records by source and year").wait_for(timeout=30_000)
         page.get_by_test_id("stMetric").last.wait_for(timeout=30_000)
@@ -149,3 +151,230 @@ def test_the_place_page_draws_its_chart_and_map_in_chromium(running_place_app, t
         assert page.get_by_test_id("stException").count() == 0
         page.screenshot(path=str(tmp_path / "place.png"), full_page=True)
         browser.close()
+
+
+# --- the demo authority, every page, as the README starts it ---------------------------------
+
+
+def _need_chromium() -> None:
+    if bb.chromium_path() is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    """``python -m framework demo-store`` (builds the demo authority if it is absent or out of
+    date, about 25 s), then ``streamlit run app.py`` on a copy of its store (so a rebuild by
+    someone else cannot pull the store from under the running app)."""
+    _need_chromium()
+    work = tmp_path_factory.mktemp("demo_app")
+    app = bb.start_app(bb.prepare_demo(work), work / "streamlit.log")
+    yield app
+    app.stop()
+
+
+@dataclass
+class Browsing:
+    page: object
+    errors: list[str] = field(default_factory=list)  # uncaught errors in the page's scripts
+
+
+@pytest.fixture
+def browsing():
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = bb.launch_chromium(playwright)
+        page = bb.new_page(browser)
+        page.set_default_timeout(60_000)
+        seen = Browsing(page)
+        page.on("pageerror", lambda error: seen.errors.append(str(error)))
+        yield seen
+        browser.close()
+
+
+def _screenshots(prefix: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob(f"{prefix}-*.png"):
+        old.unlink()
+    return SCREENSHOTS
+
+
+def _list_screenshots(name: str, rows: list[tuple[Path, str]]) -> None:
+    """Write the screenshots' list to <folder>/<name>.txt and to the test's output."""
+    width = max(len(path.name) for path, _ in rows)
+    text = "\n".join(f"{path.name:<{width}}  {what}" for path, what in rows)
+    (SCREENSHOTS / f"{name}.txt").write_text(text + "\n")
+    print(f"\nScreenshots in {SCREENSHOTS}:\n{text}")
+
+
+def _title(page) -> str:
+    return page.locator('[data-testid="stMain"] h1').first.inner_text()
+
+
+def _arrive(page, link, timeout: float = 120) -> None:
+    """Show the page of this navigation link (click it, unless it is shown already)."""
+    if page.evaluate("location.pathname") != link.path:
+        bb.switch_page(page, link, timeout=timeout)
+
+
+def test_every_page_of_the_demo_renders_without_errors_in_chromium(demo_app, browsing):
+    page = browsing.page
+    bb.open_app(page, demo_app.url, timeout=120)
+    links = bb.nav_links(page)
+    assert links, "the sidebar shows no pages"
+    folder = _screenshots("page")
+    shots, failures = [], {}
+    for number, link in enumerate(links, 1):
+        _arrive(page, link)
+        title = _title(page)
+        assert title.strip(), f"{link.title}: the page has an empty title"
+        found = bb.problems(page)
+        if found:
+            failures[f"{link.title} ({link.path})"] = found
+        path = folder / f"page-{number:02d}-{bb.slug(link.title)}.png"
+        bb.full_page_screenshot(page, path)
+        shots.append(
+            (path, f"{link.title} ({link.path}): first view, default filters; title {title!r}")
+        )
+    _list_screenshots("pages", shots)
+    assert not failures, f"errors shown on pages: {failures}"
+    assert not browsing.errors, f"errors in the page's scripts: {browsing.errors}"
+    assert "Traceback" not in demo_app.output(), demo_app.output()[-5000:]
+
+
+def test_filters_are_kept_in_the_address_and_across_pages_in_chromium(demo_app, browsing):
+    page = browsing.page
+    bb.open_app(page, demo_app.url, timeout=120)
+    links = bb.nav_links(page)
+    for first in links:
+        _arrive(page, first)
+        if bb.has_filters(page):
+            break
+    else:
+        pytest.fail("no page has the sidebar's Period and Group filters")
+    folder = _screenshots("filter")
+    failures: list[str] = []
+
+    bb.choose_group(page, GROUP, timeout=120)
+    assert bb.query(page).get("group") == GROUP_CODE, page.url
+    assert bb.filter_values(page)[1] == GROUP
+    assert not bb.problems(page), bb.problems(page)
+    shots = [(folder / f"filter-01-{bb.slug(first.title)}-{GROUP_CODE}.png",
+              f"{first.title}: group {GROUP} chosen in the sidebar ({page.url})")]  # fmt: skip
+    bb.full_page_screenshot(page, shots[-1][0])
+
+    latest = bb.filter_values(page)[0]
+    for period in (bb.previous_year(latest), latest):  # there and back
+        bb.enter_period(page, period, timeout=120)
+        shown = bb.query(page).get("period"), bb.filter_values(page)[0]
+        if shown != (period, period):
+            failures.append(
+                f"{first.title}: period {period} typed and entered, but the address says "
+                f"{shown[0]} and the Period box {shown[1]}"
+            )
+        if found := bb.problems(page):
+            failures.append(f"{first.title}, period {period}: {found}")
+    if bb.query(page).get("group") != GROUP_CODE:
+        bb.choose_group(page, GROUP, timeout=120)
+
+    for link in links[links.index(first) + 1 :]:
+        bb.switch_page(page, link, timeout=120)
+        if bb.has_filters(page):
+            break
+    else:
+        pytest.fail(f"no page with filters after {first.title} to switch to")
+    path = folder / f"filter-02-{bb.slug(link.title)}-after-switching.png"
+    bb.full_page_screenshot(page, path)
+    shots.append(
+        (path, f"{link.title}, reached from {first.title} with group {GROUP} ({page.url})")
+    )
+    _list_screenshots("filters", shots)
+    group = bb.filter_values(page)[1]
+    if group != GROUP or bb.query(page).get("group") != GROUP_CODE:
+        failures.append(
+            f"switched from {first.title} (group {GROUP}) to {link.title}: the Group box shows "
+            f"{group!r} and the address is {page.url}"
+        )
+    if found := bb.problems(page):
+        failures.append(f"{link.title}: {found}")
+    assert not failures, "\n".join(failures)
+    assert not browsing.errors, f"errors in the page's scripts: {browsing.errors}"
+
+
+COUNT_COLUMNS = {"numerator", "denominator", "count", "children", "records", "n"}
+
+
+def _read_export(path: Path) -> dict[str, object]:
+    """The tables of a downloaded CSV or Excel file (sheet name → DataFrame)."""
+    import openpyxl
+    import pandas as pd
+
+    if path.suffix.lower() == ".csv":
+        return {"csv": pd.read_csv(path)}
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames, f"{path.name} has no sheet"
+    book.close()
+    return pd.read_excel(path, sheet_name=None, engine="openpyxl")
+
+
+def _small_counts(tables: dict, threshold: int) -> list[str]:
+    """Counts from 1 to the threshold in columns named as counts (they must never be shown)."""
+    import pandas as pd
+
+    found = []
+    for sheet, table in tables.items():
+        for column in table.columns:
+            name = str(column).strip().lower()
+            if name not in COUNT_COLUMNS and not name.endswith("_count"):
+                continue
+            counts = pd.to_numeric(table[column].astype(str).str.replace(",", ""), errors="coerce")
+            small = table.loc[counts.between(1, threshold), column]
+            if not small.empty:
+                found.append(f"[{sheet}] {column}: {small.tolist()[:10]}")
+    return found
+
+
+def test_exports_download_and_read_back_in_chromium(demo_app, browsing, tmp_path):
+    """The first page with download buttons (st.download_button): its first CSV and first
+    Excel file (or, if it has neither, its first download of any kind) are downloaded, are not
+    empty, read back (pandas; openpyxl), have rows, and show no count from 1 to the threshold."""
+    from framework.config import load_settings
+
+    page = browsing.page
+    bb.open_app(page, demo_app.url, timeout=120)
+    for link in bb.nav_links(page):
+        _arrive(page, link)
+        if page.get_by_test_id("stDownloadButton").count():
+            break
+    else:
+        pytest.skip("no page has a download button (st.download_button) yet: no export to test")
+    buttons = page.get_by_test_id("stDownloadButton")
+    labels = [text.strip().splitlines()[-1] for text in buttons.all_inner_texts()]
+    wanted = [
+        labels.index(label) for label in ("Download CSV", "Download Excel") if label in labels
+    ] or [0]
+    threshold = load_settings(demo_app.config).disclosure_threshold
+    for index in wanted:
+        label = labels[index]
+        with page.expect_download(timeout=120_000) as started:
+            buttons.nth(index).locator("button").first.click()
+        download = started.value
+        assert download.failure() is None, f"{label}: {download.failure()}"
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        size = saved.stat().st_size
+        assert size > 0, f"{label!r} on {link.title} downloaded an empty file"
+        if saved.suffix.lower() not in (".csv", ".xlsx"):
+            print(f"\n{label!r} on {link.title}: {saved.name}, {size:,} bytes (not a table)")
+            continue
+        tables = _read_export(saved)
+        assert any(len(table) for table in tables.values()), f"{saved.name} holds no rows"
+        assert not _small_counts(tables, threshold), _small_counts(tables, threshold)
+        rows = sum(len(table) for table in tables.values())
+        print(f"\n{label!r} on {link.title}: {saved.name}, {size:,} bytes, {rows} rows")
+        bb.settle(page)
+    assert not bb.problems(page), bb.problems(page)
+    assert not browsing.errors, f"errors in the page's scripts: {browsing.errors}"

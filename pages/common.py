@@ -197,9 +197,12 @@ def _places(store_key: tuple) -> dict[str, list[str]]:
 
 # --- filters shared by every page, kept in the URL so that a link reopens the same view -------
 #
-# The link's query parameters win (a shared link reopens its view); otherwise the filters last
-# chosen in this session (kept in st.session_state, so they stay set across pages: a page
-# switch starts with a clean URL); otherwise the defaults. Every run writes them back to both.
+# The filters last chosen are kept in st.session_state["filters"] (so they stay set across
+# pages: a page switch starts with a clean URL) and written to the link's query parameters on
+# every run. A query parameter that differs from what was last written came from outside (a
+# shared link, or a link on the overview) and wins. Each widget has a fixed key and copies its
+# value to both places when the user changes it, before the run: a widget identified by its
+# default instead would be made anew whenever the default moved, and drop every second change.
 
 FILTER_KEYS = ("period", "group", "area", "decile")
 
@@ -210,19 +213,34 @@ class Filters(NamedTuple):
     where: tuple[tuple[str, str], ...]  # the engine's restriction of children (Query.where)
 
 
-def _remembered(name: str) -> str | None:
-    if name in st.query_params:
-        return st.query_params[name]
-    return st.session_state.get("filters", {}).get(name)
+def _memory() -> dict[str, str | None]:
+    memory = st.session_state.setdefault("filters", {})
+    for name in FILTER_KEYS:
+        asked = st.query_params.get(name)
+        if asked is not None and asked != memory.get(name):
+            memory[name] = asked  # a link brought it
+    return memory
 
 
-def _remember(values: dict[str, str | None]) -> None:
-    st.session_state["filters"] = values
-    for name, value in values.items():
-        if value is None:
-            st.query_params.pop(name, None)
-        else:
-            st.query_params[name] = value
+def _chosen(name: str) -> None:
+    """A filter widget changed: remember its value and put it in the link."""
+    value = st.session_state[f"filter_{name}"]
+    st.session_state.setdefault("filters", {})[name] = value
+    if value is None:
+        st.query_params.pop(name, None)
+    else:
+        st.query_params[name] = value
+
+
+def _keyed(name: str, value, allowed=None) -> dict:
+    """The arguments that tie a widget to its remembered value (set before it is drawn)."""
+    key = f"filter_{name}"
+    if allowed is not None and value not in allowed:
+        value = allowed[0]
+    # Set on every run, equal or not: on another page the same key is another widget, which
+    # would otherwise start from its default.
+    st.session_state[key] = value
+    return {"key": key, "on_change": _chosen, "args": (name,)}
 
 
 def sidebar_filters(latest: str, *, places: bool = True) -> Filters:
@@ -233,28 +251,37 @@ def sidebar_filters(latest: str, *, places: bool = True) -> Filters:
     from framework.engine.dimensions import GROUP_LABELS
     from framework.engine.periods import Period
 
-    values = {name: _remembered(name) for name in FILTER_KEYS}
+    memory = _memory()
     groups = [None, *GROUP_LABELS]
-    period = st.sidebar.text_input(
-        "Period", values["period"] or latest, help="A year (2024-25) or a half (2024-25H2)"
+    typed = st.sidebar.text_input(
+        "Period",
+        help="A year (2024-25) or a half (2024-25H2)",
+        **_keyed("period", memory.get("period") or latest),
     )
     group = st.sidebar.selectbox(
         "Group",
         groups,
-        index=groups.index(values["group"]) if values["group"] in groups else 0,
         format_func=lambda g: "All children" if g is None else GROUP_LABELS[g],
+        **_keyed("group", memory.get("group"), groups),
     )
     try:
-        period = Period.parse(period).label
+        period = Period.parse(typed).label
     except ValueError as problem:
         st.sidebar.error(str(problem))
         period = latest
-    values.update(period=period, group=group)
+    values = {"period": period, "group": group}
     if places:
-        values.update(_place_filters(values["area"], values["decile"]))
-    elif values["area"] or values["decile"]:
-        st.sidebar.caption("The area and decile filters do not apply on this page.")
-    _remember(values)
+        values.update(_place_filters(memory.get("area"), memory.get("decile")))
+    else:
+        values.update(area=memory.get("area"), decile=memory.get("decile"))
+        if values["area"] or values["decile"]:
+            st.sidebar.caption("The area and decile filters do not apply on this page.")
+    memory.update(values)
+    for name, value in values.items():
+        if value is None:
+            st.query_params.pop(name, None)
+        else:
+            st.query_params[name] = value
     where = _where(values) if places else ()
     return Filters(period, group, where)
 
@@ -265,17 +292,17 @@ def _place_filters(area: str | None, decile: str | None) -> dict[str, str | None
     area = st.sidebar.selectbox(
         "Area",
         areas,
-        index=areas.index(area) if area in areas else 0,
         format_func=lambda a: "The whole authority" if a is None else a.replace(":", ": ", 1),
         help="A locality or ward of the authority's own small areas (Data loaded lists them).",
+        **_keyed("area", area, areas),
     )
     deciles = [None, *(str(d) for d in range(1, 11))]
     decile = st.sidebar.selectbox(
         "Deprivation decile",
         deciles,
-        index=deciles.index(decile) if decile in deciles else 0,
         format_func=lambda d: "All deciles" if d is None else _decile_label(d),
         help="National IMD decile of the child's home area (1: England's most deprived tenth).",
+        **_keyed("decile", decile, deciles),
     )
     return {"area": area, "decile": decile}
 

@@ -127,8 +127,9 @@ def latest_period_label() -> str | None:
     return _latest_period(_store_key())
 
 
-# Views are keyed on the store's version, so they never go stale: they are kept for a working
-# day (a meeting must not wait twice for the same view) and at most 256 of them.
+# Views are keyed on the store's version, so they never go stale: they are kept in memory for
+# a working day (a meeting must not wait twice for the same view), at most 256 of them, and on
+# disk beside the store (the newest 512), so that a restarted app opens at once.
 @st.cache_data(ttl=12 * 3600, max_entries=256, show_spinner="Working it out…")
 def _view(store_key: tuple, name: str, subject: str | None, period: str, options: tuple):
     """``framework.engine.<name>(con, subject, period, **options)`` on the store (without
@@ -137,14 +138,74 @@ def _view(store_key: tuple, name: str, subject: str | None, period: str, options
 
     from framework.engine.periods import Period
 
+    saved = _saved_view_path(store_key, (name, subject, period, options))
+    found = _read_saved_view(saved)
+    if found is not None:
+        return found
     module, function = name.rsplit(".", 1)
     view = getattr(importlib.import_module(f"framework.engine.{module}"), function)
     con = _connect()
     try:
         subjects = () if subject is None else (subject,)
-        return view(con, *subjects, Period.parse(period), **dict(options))
+        result = view(con, *subjects, Period.parse(period), **dict(options))
     finally:
         con.close()
+    _save_view(saved, result)
+    return result
+
+
+# --- views saved on disk: aggregate, disclosure-controlled results only (what pages show) -----
+
+SAVED_VIEWS_KEPT = 512
+
+
+@st.cache_resource
+def _code_version() -> str:
+    """A fingerprint of the engine's code and catalogue: a saved view made by other code is
+    never read back."""
+    import hashlib
+
+    engine = Path(__file__).resolve().parents[1] / "framework"
+    digest = hashlib.sha256()
+    for path in sorted([*engine.rglob("*.py"), *engine.rglob("*.toml")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _saved_view_path(store_key: tuple, request: tuple) -> Path:
+    import hashlib
+
+    store_file = Path(store_key[0])
+    key = repr((store_key, request, _code_version()))
+    name = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return store_file.with_name(store_file.name + ".views") / f"{name}.pickle"
+
+
+def _read_saved_view(path: Path):
+    import pickle
+
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)  # written by this app, beside the store it describes
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+
+
+def _save_view(path: Path, result) -> None:
+    """Write atomically, then keep only the newest SAVED_VIEWS_KEPT (bounded on disk too)."""
+    import pickle
+
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+        with partial.open("wb") as handle:
+            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.replace(path)
+        saved = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
+        for old in saved[:-SAVED_VIEWS_KEPT]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only folder: the view is still kept in memory
 
 
 def _threshold() -> int:

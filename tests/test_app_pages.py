@@ -186,3 +186,27 @@ def test_every_filter_change_is_kept_not_just_every_other(app_on, tmp_path):
     app.switch_page("pages/overview.py").run()
     assert app.session_state["filter_group"] == "cp"
     assert "Child protection plan" in app.caption[0].value
+
+
+def test_views_are_saved_beside_the_store_so_a_restarted_app_opens_at_once(
+    app_on, tmp_path, monkeypatch
+):
+    import streamlit as st
+
+    import framework.engine.overview as engine_overview
+
+    store_file = save_store(place_store(), tmp_path / "store.duckdb")
+    app = app_on(store_file)
+    saved = list((tmp_path / "store.duckdb.views").glob("*.pickle"))
+    assert saved  # the overview (and what the page asked for) on disk
+
+    # A new process: nothing in memory, and the engine is not asked again.
+    st.cache_data.clear()
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the saved view should have been read")
+
+    monkeypatch.setattr(engine_overview, "overview", not_again)
+    app = app.run()
+    assert not app.exception
+    assert "66.3%" in _html(app)

@@ -266,6 +266,9 @@ def _places(store_key: tuple) -> dict[str, list[str]]:
 # default instead would be made anew whenever the default moved, and drop every second change.
 
 FILTER_KEYS = ("period", "group", "area", "decile")
+# The choice "all" of a select box (all children, the whole authority, all deciles). Not None:
+# a select box whose state is None shows no choice at all rather than the first option.
+EVERYTHING = "all"
 
 
 class Filters(NamedTuple):
@@ -286,6 +289,7 @@ def _memory() -> dict[str, str | None]:
 def _chosen(name: str) -> None:
     """A filter widget changed: remember its value and put it in the link."""
     value = st.session_state[f"filter_{name}"]
+    value = None if value == EVERYTHING else value
     st.session_state.setdefault("filters", {})[name] = value
     if value is None:
         st.query_params.pop(name, None)
@@ -296,6 +300,7 @@ def _chosen(name: str) -> None:
 def _keyed(name: str, value, allowed=None) -> dict:
     """The arguments that tie a widget to its remembered value (set before it is drawn)."""
     key = f"filter_{name}"
+    value = EVERYTHING if value is None and allowed is not None else value
     if allowed is not None and value not in allowed:
         value = allowed[0]
     # Set on every run, equal or not: on another page the same key is another widget, which
@@ -313,7 +318,7 @@ def sidebar_filters(latest: str, *, places: bool = True) -> Filters:
     from framework.engine.periods import Period
 
     memory = _memory()
-    groups = [None, *GROUP_LABELS]
+    groups = [EVERYTHING, *GROUP_LABELS]
     typed = st.sidebar.text_input(
         "Period",
         help="A year (2024-25) or a half (2024-25H2)",
@@ -322,9 +327,10 @@ def sidebar_filters(latest: str, *, places: bool = True) -> Filters:
     group = st.sidebar.selectbox(
         "Group",
         groups,
-        format_func=lambda g: "All children" if g is None else GROUP_LABELS[g],
+        format_func=lambda g: "All children" if g == EVERYTHING else GROUP_LABELS[g],
         **_keyed("group", memory.get("group"), groups),
     )
+    group = None if group == EVERYTHING else group
     try:
         period = Period.parse(typed).label
     except ValueError as problem:
@@ -349,23 +355,29 @@ def sidebar_filters(latest: str, *, places: bool = True) -> Filters:
 
 def _place_filters(area: str | None, decile: str | None) -> dict[str, str | None]:
     found = _places(_store_key())
-    areas = [None, *(f"{kind}:{name}" for kind in ("locality", "ward") for name in found[kind])]
+    areas = [
+        EVERYTHING,
+        *(f"{kind}:{name}" for kind in ("locality", "ward") for name in found[kind]),
+    ]
     area = st.sidebar.selectbox(
         "Area",
         areas,
-        format_func=lambda a: "The whole authority" if a is None else a.replace(":", ": ", 1),
+        format_func=lambda a: "The whole authority" if a == EVERYTHING else a.replace(":", ": ", 1),
         help="A locality or ward of the authority's own small areas (Data loaded lists them).",
         **_keyed("area", area, areas),
     )
-    deciles = [None, *(str(d) for d in range(1, 11))]
+    deciles = [EVERYTHING, *(str(d) for d in range(1, 11))]
     decile = st.sidebar.selectbox(
         "Deprivation decile",
         deciles,
-        format_func=lambda d: "All deciles" if d is None else _decile_label(d),
+        format_func=lambda d: "All deciles" if d == EVERYTHING else _decile_label(d),
         help="National IMD decile of the child's home area (1: England's most deprived tenth).",
         **_keyed("decile", decile, deciles),
     )
-    return {"area": area, "decile": decile}
+    return {
+        "area": None if area == EVERYTHING else area,
+        "decile": None if decile == EVERYTHING else decile,
+    }
 
 
 def _decile_label(decile: str) -> str:

@@ -170,9 +170,10 @@ def test_every_filter_change_is_kept_not_just_every_other(app_on, tmp_path):
     app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
     app.switch_page("pages/domain_b.py").run()
     for group in ("cp", "cla", None, "cin"):
-        _select(app, "Group").set_value(group).run()
+        _select(app, "Group").set_value(group or "all").run()
         assert not app.exception
-        assert _select(app, "Group").value == group
+        assert _select(app, "Group").value == (group or "all")
+        assert ("Child protection plan" in app.subheader[0].value) == (group == "cp")
         if group is None:
             assert "group" not in app.query_params
         else:

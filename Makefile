@@ -25,7 +25,7 @@ install-dev: $(VENV)/.dev
 ## Install, prepare the fictional demo authority, and start the app on http://localhost:8501
 run: install
 	$(BIN)/python -m framework demo-store
-	$(BIN)/streamlit run app.py
+	$(BIN)/python serve.py  # streamlit run app.py, loading the libraries meanwhile
 
 ## Install and run every test (browser tests run when Chromium is installed)
 test: install-dev

@@ -1,0 +1,30 @@
+"""Start the app as `make run` does: `streamlit run app.py`, with the libraries every page
+needs (pandas, Altair, DuckDB, the engine) imported in the background while the server starts
+and the browser connects, instead of on the first page's run. Arguments are passed on to
+`streamlit run` (e.g. `python serve.py --server.port 8502`)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+
+def _preload() -> None:
+    import altair  # noqa: F401
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+
+    import framework.charts
+    import framework.engine.overview
+    import framework.engine.views  # noqa: F401
+    import pages.common
+    import pages.downloads  # noqa: F401
+
+
+if __name__ == "__main__":
+    threading.Thread(target=_preload, name="preload", daemon=True).start()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(Path(__file__).with_name("app.py")), *sys.argv[1:]]
+    sys.exit(cli.main())

@@ -123,7 +123,10 @@ def _latest_period(store_key: tuple) -> str | None:
 
 
 def latest_period_label() -> str | None:
-    """The latest period the store covers, or None when it holds no dated data yet."""
+    """The latest period the store covers, or None when there is no store or it holds no dated
+    data yet (cheap: the pages that show numbers need only this, not the store's status)."""
+    if not store_path().exists():
+        return None
     return _latest_period(_store_key())
 
 

@@ -20,7 +20,6 @@ from pages.common import (
     filter_caption,
     indicator_detail,
     latest_period_label,
-    open_status,
     shown,
     sidebar_filters,
 )
@@ -33,8 +32,7 @@ def show_domain(letter: str) -> None:
     domain = catalogue().domains[letter]
     st.title(f"{letter}. {domain.title}")
     st.caption(domain.question)
-    status, _ = open_status()
-    latest = latest_period_label() if status is not None else None
+    latest = latest_period_label()  # None: no store, or nothing dated in it
     if latest is None:
         st.info("No returns or local data are loaded yet: there is nothing to show.")
         st.stop()

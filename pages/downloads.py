@@ -35,6 +35,9 @@ from framework.export import (
 from pages.common import (
     Filters,
     _connect,
+    _read_saved_view,
+    _save_view,
+    _saved_view_path,
     _store_key,
     filter_caption,
     settings,
@@ -53,13 +56,21 @@ def authority() -> str:
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
 def _store_provenance(store_key: tuple, threshold: int, demo: bool, name: str) -> Provenance:
+    # Saved beside the store like the views: it reads the whole store's status (about a
+    # second on the demo), and every page with a table asks for it.
+    saved = _saved_view_path(store_key, ("provenance", threshold, demo, name))
+    found = _read_saved_view(saved)
+    if found is not None:
+        return found
     con = _connect()
     try:
-        return store_provenance(
+        made = store_provenance(
             con, authority=name, threshold=threshold, demo=demo, store=store_path().name
         )
     finally:
         con.close()
+    _save_view(saved, made)
+    return made
 
 
 def provenance(filters: Filters | None = None) -> Provenance:

@@ -19,7 +19,6 @@ from pages.common import (
     groups_view,
     indicator_choice,
     latest_period_label,
-    open_status,
     shown,
     sidebar_filters,
 )
@@ -30,8 +29,7 @@ st.caption(
     "Each group against all children. Groups overlap (a child on a plan is also a child in "
     "need), so a group is compared with all children, not with the other groups."
 )
-status, _ = open_status()
-latest = latest_period_label() if status is not None else None
+latest = latest_period_label()  # None: no store, or nothing dated in it
 if latest is None:
     st.info("No returns or local data are loaded yet: there is nothing to show.")
     st.stop()

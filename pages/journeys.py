@@ -21,10 +21,10 @@ from pages.common import (
     _view,
     filter_caption,
     latest_period_label,
-    open_status,
     settings,
     shown,
     sidebar_filters,
+    store_path,
 )
 from pages.downloads import table_downloads
 
@@ -110,8 +110,7 @@ st.title("Journeys")
 st.caption(
     "Where referrals led, how children moved between plan levels, and who was referred again."
 )
-status, _ = open_status()
-if status is None:
+if not store_path().exists():
     st.warning("No store yet: load returns, or run `make run` for the demo authority.")
     st.stop()
 latest = latest_period_label()

@@ -21,7 +21,6 @@ from pages.common import (
     filter_caption,
     indicator_detail,
     latest_period_label,
-    open_status,
     overview,
     settings,
     showing_demo,
@@ -79,8 +78,7 @@ st.caption(
     "The overview and the indicators your meeting discusses, each on its own page with its "
     "chart, interval, trend, groups and caveats: one file to print or keep."
 )
-status, _ = open_status()
-latest = latest_period_label() if status is not None else None
+latest = latest_period_label()  # None: no store, or nothing dated in it
 if latest is None:
     st.info("No returns or local data are loaded yet: there is nothing to put in a pack.")
     st.stop()

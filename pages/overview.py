@@ -20,7 +20,6 @@ from framework.formatting import interval_text, money, percent, value_text
 from pages.common import (
     filter_caption,
     latest_period_label,
-    open_status,
     overview,
     settings,
     sidebar_filters,
@@ -35,8 +34,7 @@ NOTES = {
 }
 
 st.title("Outcomes at a glance")
-status, _ = open_status()
-latest = latest_period_label() if status is not None else None
+latest = latest_period_label()  # None: no store, or nothing dated in it
 if latest is None:
     st.info("No returns or local data are loaded yet: there is nothing to show.")
     st.stop()

@@ -14,10 +14,10 @@ from pages.common import (
     child_indicators,
     deprivation_view,
     latest_period_label,
-    open_status,
     settings,
     shown,
     sidebar_filters,
+    store_path,
 )
 from pages.downloads import table_downloads
 
@@ -25,9 +25,8 @@ OFFLINE_NOTE = "No basemap: the map works offline. Tick the box to add one (need
 BASEMAP = "https://basemaps.cartocdn.com/gl/positron-gl-style/style.json"
 HIDDEN_GREY = [200, 200, 200, 160]
 
-status, store_path = open_status()
 st.title("Place and deprivation")
-if status is None:
+if not store_path().exists():
     st.warning("No store yet: load returns, or run `make run` for the demo authority.")
     st.stop()
 

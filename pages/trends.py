@@ -16,7 +16,6 @@ from pages.common import (
     filter_caption,
     indicator_choice,
     latest_period_label,
-    open_status,
     settings,
     shown,
     sidebar_filters,
@@ -29,8 +28,7 @@ st.caption(
     "Where the authority is on its improvement journey: conditions and culture usually change "
     "first, child outcomes later; better assessment can raise the number of plans."
 )
-status, _ = open_status()
-latest = latest_period_label() if status is not None else None
+latest = latest_period_label()  # None: no store, or nothing dated in it
 if latest is None:
     st.info("No returns or local data are loaded yet: there is nothing to show.")
     st.stop()

@@ -378,3 +378,40 @@ def test_exports_download_and_read_back_in_chromium(demo_app, browsing, tmp_path
         bb.settle(page)
     assert not bb.problems(page), bb.problems(page)
     assert not browsing.errors, f"errors in the page's scripts: {browsing.errors}"
+
+
+def _tab_to(page, matches: str, presses: int = 80) -> bool:
+    """Press Tab until the focused element satisfies the JavaScript test ``matches`` (given
+    the element as ``el``); whether it got there within ``presses``."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!({matches}); }}"):
+            return True
+    return False
+
+
+def test_the_app_can_be_used_with_the_keyboard_alone_in_chromium(demo_app, browsing):
+    """WCAG 2.2 2.1.1: a page reached and a filter changed without the mouse."""
+    page = browsing.page
+    bb.open_app(page, demo_app.url, timeout=120)
+    # Tab to the sidebar's link to the Trends page, and open it with Enter.
+    # (the order met on the way: "skip to main content", the navigation, the filters, the page)
+    reached = _tab_to(
+        page, "el.tagName === 'A' && (el.getAttribute('href') || '').endsWith('/trends')"
+    )
+    assert reached, "Tab never reached the Trends link in the sidebar"
+    since = bb.mark(page)
+    page.keyboard.press("Enter")
+    bb.wait_for_run(page, since, path="/trends", timeout=120)
+    assert _title(page) == "Trends"
+    # Tab to the Group box, open it with the keyboard and choose the next group.
+    reached = _tab_to(page, "el.closest('[data-testid=\"stSelectbox\"]') && "
+                      "el.closest('[data-testid=\"stSidebar\"]')")  # fmt: skip
+    assert reached, "Tab never reached a select box in the sidebar"
+    since = bb.mark(page)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    bb.wait_for_run(page, since, timeout=120)
+    assert bb.query(page).get("group") not in (None, "all"), page.url
+    assert not bb.problems(page), bb.problems(page)

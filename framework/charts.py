@@ -34,6 +34,11 @@ WORSE_TEXT = "#A33C00"
 SEQUENTIAL_SCHEME = "cividis"  # maps: readable in colour-blind vision and in greyscale
 
 
+def _numbers(rows: pd.DataFrame) -> pd.DataFrame:
+    """Value and interval as plain floats (the engine's nullable columns do not serialise)."""
+    return rows.assign(**{c: rows[c].astype(float) for c in ("value", "ci_low", "ci_high")})
+
+
 def _axis(statistic: str) -> alt.Axis:
     return alt.Axis(format="%") if statistic in SHARES else alt.Axis()
 
@@ -55,11 +60,7 @@ def trend_chart(
         rows = rows[rows["category"].isna()]
     if rows.empty:
         return None
-    rows = rows.assign(
-        value=rows["value"].astype(float),
-        ci_low=rows["ci_low"].astype(float),
-        ci_high=rows["ci_high"].astype(float),
-    )
+    rows = _numbers(rows)
     periods = sorted(set(trend["period"]) | set([] if events is None else events["period"]))
     x = alt.X("period:O", title=None, sort=periods, scale=alt.Scale(domain=periods))
     base = alt.Chart(rows).encode(x=x)
@@ -119,12 +120,7 @@ def bar_with_intervals(
     rows = table[table["value"].notna()]
     if rows.empty:
         return None
-    rows = rows.assign(
-        value=rows["value"].astype(float),
-        ci_low=rows["ci_low"].astype(float),
-        ci_high=rows["ci_high"].astype(float),
-        is_reference=rows[category] == highlight,
-    )
+    rows = _numbers(rows).assign(is_reference=rows[category] == highlight)
     order = list(rows[category])
     y = alt.Y(f"{category}:N", sort=order, title=None)
     bars = (

@@ -90,9 +90,7 @@ def overview(
     register_measures()
     found = boxes()
     ids = tuple(i for box in found for i in box.headlines)
-    periods = [period]
-    for _ in range(years - 1):
-        periods.insert(0, periods[0].previous())
+    periods = period.up_to(years)
     # One shared evaluation: the latest period with its change, then each period's values for
     # the sparklines (the last two reuse the units the change needed).
     queries = [Query(ids, period, group=group, where=where, threshold=threshold)]

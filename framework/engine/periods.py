@@ -61,6 +61,13 @@ class Period:
             return Period(self.end_year, 1)
         return Period(self.end_year - 1, 2)
 
+    def up_to(self, count: int) -> list[Period]:
+        """``count`` periods ending with this one, oldest first (halves step by halves)."""
+        periods = [self]
+        for _ in range(count - 1):
+            periods.insert(0, periods[0].previous())
+        return periods
+
     def last_six_months(self) -> Period:
         """The reference period of child outcomes: the year's second half, or the half itself."""
         return self if self.is_half else Period(self.end_year, 2)

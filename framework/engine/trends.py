@@ -48,10 +48,7 @@ class TrendView:
 
 def periods_back(period: Period, count: int) -> list[Period]:
     """``count`` periods ending with ``period``, oldest first (halves step by halves)."""
-    periods = [period]
-    for _ in range(count - 1):
-        periods.insert(0, periods[0].previous())
-    return periods
+    return period.up_to(count)
 
 
 def period_of(day: date, halves: bool) -> Period:

@@ -143,9 +143,7 @@ NOT_ABOUT_A_CHILD = frozenset(
 
 
 def _trend(con, indicator_id, period, group, where, threshold, years) -> pd.DataFrame:
-    periods = [period]
-    for _ in range(years - 1):
-        periods.insert(0, periods[0].previous())
+    periods = period.up_to(years)
     queries = [
         Query(
             (indicator_id,),

@@ -39,6 +39,7 @@ from framework.store.schema import TABLES
 
 SOURCE = "published"
 EES_TABLE = "published_statistics"
+REGIONS_TABLE = "authority_regions"
 SN_TABLE = "statistical_neighbours"
 
 # Time and geography columns of the EES standard (never filters or indicators).
@@ -442,6 +443,7 @@ def _read_ees(path: Path) -> ReadResult:
             table[column] = table[column].astype(object).where(table[column].notna(), None)
     table["value"] = table["value"].astype(float)
     result.tables[EES_TABLE] = table
+    result.tables[REGIONS_TABLE] = _authority_regions(frame[rows_kept], area_code[rows_kept])
     result.problems = problems
     result.counts[EES_TABLE] = TableCount(read_cells, set_aside_cells + bad_cells)
     result.notes.append(
@@ -455,6 +457,29 @@ def _read_ees(path: Path) -> ReadResult:
     if not indicators:
         result.notes.append(f"{path.name}: no indicator (number) columns found")
     return result
+
+
+def _authority_regions(frame: pd.DataFrame, area_code: pd.Series) -> pd.DataFrame:
+    """Each authority's region, from its newest row naming one (EES local authority rows
+    carry ``region_code`` and ``region_name``; the measures' table keeps only the area)."""
+    columns = list(TABLES[REGIONS_TABLE].column_names)
+    level = frame["geographic_level"].str.strip().str.lower()
+    if "region_code" not in frame or not (level == "local authority").any():
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    rows = pd.DataFrame(
+        {
+            "area_code": area_code,
+            "old_la_code": _text(frame["old_la_code"]) if "old_la_code" in frame else pd.NA,
+            "area_name": _text(frame["la_name"]) if "la_name" in frame else pd.NA,
+            "region_code": _text(frame["region_code"]),
+            "region_name": _text(frame["region_name"]) if "region_name" in frame else pd.NA,
+            "time_period": _text(frame["time_period"]),
+        }
+    )
+    rows = rows[(level == "local authority") & rows["area_code"].notna()]
+    rows = rows[rows["region_code"].notna()].sort_values("time_period", kind="stable")
+    newest = rows.drop_duplicates("area_code", keep="last")[columns].reset_index(drop=True)
+    return newest.astype(object).where(newest.notna(), None)
 
 
 # --------------------------------------------------------------------------------------------

@@ -593,6 +593,21 @@ _table(
     pseudonymise=(),
 )
 _table(
+    "authority_regions",
+    "published",
+    (
+        ("area_code", TEXT),  # the authority's ONS code (new_la_code)
+        ("old_la_code", TEXT),  # DfE's three-digit number
+        ("area_name", TEXT),
+        ("region_code", TEXT),
+        ("region_name", TEXT),
+    ),
+    ("area_code",),
+    "The region of each authority, from the newest row of each EES file that names both.",
+    per_year=False,
+    pseudonymise=(),
+)
+_table(
     "statistical_neighbours",
     "published",
     (

@@ -161,6 +161,22 @@ def meeting_pack_html(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class PackSection:
+    """A page of the pack beyond the framework's indicators (benchmarking, funding, neglect
+    services): a title, paragraphs of words, tables (caption, a frame already made readable:
+    hidden cells the text ``c``), and an optional Altair chart with its words. Every table is
+    checked for disclosure before it is written, like the indicator pages' tables; ``counts``
+    names a table's count columns where their names do not say so."""
+
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[tuple[str, pd.DataFrame], ...] = ()
+    chart: object | None = None
+    chart_words: str = ""
+    counts: tuple[str, ...] | None = None
+
+
 def render_pack(
     view: Overview,
     details: Sequence[IndicatorDetail],
@@ -171,8 +187,10 @@ def render_pack(
     demo: bool,
     filters_text: str,
     provenance: Provenance,
+    extra: Sequence[PackSection] = (),
 ) -> str:
-    """The pack from views already made (the page caches them)."""
+    """The pack from views already made (the page caches them); ``extra`` pages follow the
+    indicators' pages."""
     made = provenance.made_at or datetime.now().strftime("%Y-%m-%d %H:%M")
     provenance = dataclasses.replace(provenance, made_at=made)
     title = f"Meeting pack: {authority}, {period.label}" + (" (DEMO)" if demo else "")
@@ -181,6 +199,7 @@ def render_pack(
         _cover(authority, period, filters_text, made, demo, threshold, details),
         _overview(view, period, threshold, {d.record.id for d in details}),
         *(_indicator(d, period, threshold) for d in details),
+        *(_section(x, threshold) for x in extra),
         _reading(statistics, threshold),
         _provenance(provenance),
     ]
@@ -483,6 +502,30 @@ def _indicator(detail: IndicatorDetail, period: Period, threshold: int) -> str:
     if record.caveats:
         items = "".join(f"<li>{_e(c)}</li>" for c in record.caveats)
         parts.append(f'<h3>Caveats</h3><ul class="caveats">{items}</ul>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _section(section: PackSection, threshold: int) -> str:
+    """One extra page: its words, chart (inline SVG with its words as the text alternative)
+    and tables (each checked for disclosure first)."""
+    anchor = "section-" + "".join(c if c.isalnum() else "-" for c in section.title.lower())
+    parts = [
+        f'<section id="{anchor}" class="page" aria-labelledby="{anchor}-title">',
+        f'<h2 id="{anchor}-title">{_e(section.title)}</h2>',
+        *(f"<p>{_e(words)}</p>" for words in section.paragraphs),
+    ]
+    if section.chart is not None:
+        chart = section.chart.properties(width=560, height=220)
+        svg = chart_svg(chart, threshold)
+        svg = svg[svg.find("<svg") :]
+        svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_e(section.chart_words)}" ', 1)
+        parts.append(f"<figure>{svg}<figcaption>{_e(section.chart_words)}</figcaption></figure>")
+    counts = None if section.counts is None else list(section.counts)
+    for caption, frame in section.tables:
+        check_disclosure(frame, threshold, counts=counts)
+        rows = [["" if pd.isna(v) else str(v) for v in row] for row in frame.itertuples(False)]
+        parts.append(_table_numeric(caption, [str(c) for c in frame.columns], rows))
     parts.append("</section>")
     return "\n".join(parts)
 

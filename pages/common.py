@@ -157,6 +157,40 @@ def _view(store_key: tuple, name: str, subject: str | None, period: str, options
     return result
 
 
+@st.cache_data(ttl=12 * 3600, max_entries=256, show_spinner="Working it out…")
+def _call(store_key: tuple, name: str, args: tuple, options: tuple):
+    """``framework.engine.<name>(con, *args, **options)`` on the store, for views whose
+    arguments are not (subject, period): cached and saved beside the store like ``_view``.
+    A period is passed as its label and parsed here (arguments must be plain values)."""
+    import importlib
+
+    saved = _saved_view_path(store_key, ("call", name, args, options))
+    found = _read_saved_view(saved)
+    if found is not None:
+        return found
+    module, function = name.rsplit(".", 1)
+    view = getattr(importlib.import_module(f"framework.engine.{module}"), function)
+    con = _connect()
+    try:
+        result = view(con, *args, **dict(options))
+    finally:
+        con.close()
+    _save_view(saved, result)
+    return result
+
+
+def engine(name: str, *args, **options):
+    """A cached engine view: ``engine("funding.spend_over_time", basis="outturn")``."""
+    return _call(_store_key(), name, tuple(args), tuple(sorted(options.items())))
+
+
+def period_of(label: str):
+    """The engine's Period for a period label (views that take one are called with it)."""
+    from framework.engine.periods import Period
+
+    return Period.parse(label)
+
+
 # --- views saved on disk: aggregate, disclosure-controlled results only (what pages show) -----
 
 SAVED_VIEWS_KEPT = 512
@@ -442,6 +476,43 @@ def indicator_choice(
     )
     st.query_params[key] = chosen
     st.session_state[f"chosen_{key}"] = chosen
+    return chosen
+
+
+@st.cache_data(ttl=600)
+def _authorities(store_key: tuple) -> tuple[dict[str, str], str | None]:
+    from framework.engine import comparators
+
+    con = _connect()
+    try:
+        found = comparators.authorities(con)
+        home = comparators.home_authority(con, settings().la_number)
+    finally:
+        con.close()
+    names = dict(zip(found["old_la_code"], found["area_name"], strict=True))
+    return names, home
+
+
+def authority_choice(label: str = "Authority") -> str | None:
+    """A select box of the authorities the published statistics hold, kept in the link
+    (``?la=302``) and the session; the authority's own (``la_number`` in config.toml) first.
+    None when no published statistics are loaded (the page then says how to load them)."""
+    if not store_path().exists():
+        return None
+    names, home = _authorities(_store_key())
+    if not names:
+        return None
+    codes = sorted(names, key=lambda code: (code != home, names[code]))
+    asked = st.query_params.get("la") or st.session_state.get("chosen_la") or home
+    chosen = st.selectbox(
+        label,
+        codes,
+        index=codes.index(asked) if asked in codes else 0,
+        format_func=lambda code: f"{names[code]} ({code})" + (" — yours" if code == home else ""),
+        help="Any authority in the published statistics; yours is first.",
+    )
+    st.query_params["la"] = chosen
+    st.session_state["chosen_la"] = chosen
     return chosen
 
 

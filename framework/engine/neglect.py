@@ -1,0 +1,929 @@
+"""The Neglect page's views: the neglect group, and what commissioned neglect services achieved.
+
+Every number comes from the one aggregator's own steps (``prepare`` → ``summarise`` →
+``protect``, as ``journeys.py`` uses them) over the measures of
+``framework/engine/measures/services.py`` (which defines each measure in words): counts,
+shares, means, 95% intervals and disclosure control. Nothing here works out a rate or an
+interval; the funnel limits come from ``funnel.py`` (Spiegelhalter 2005).
+
+* ``neglect_cohort``: the neglect group of ``dimensions.py`` in words, how many children were in
+  it this period and up to four before (only years the CiN census in the store covers), and by
+  locality and national IMD decile: a share of the children in need, and per 10,000 children
+  aged 0-17 living there (the engine's rate function, on the count shown).
+* ``service_outcomes``: one tidy table, a row per service × provider × measure (with "All
+  providers" and "All services" rows): before, after and the paired change with intervals, the
+  reading of the change ("better", "worse", "no clear change": better or worse only when the
+  change's interval leaves out 0), and what is hidden or missing, in words; beside it, the
+  children each service and provider served in the period.
+* ``provider_funnel``: one share across providers, with the funnel's 95% and 99.8% limits
+  around the all-provider average and each provider's position.
+* ``small_number_warnings``: sentences where numbers are too small to judge.
+* ``services_available``: the services, providers, periods and measures to choose from.
+
+**Disclosure control across measures.** The aggregator protects each measure on its own, and
+protects a mean only by its number of units. Measures here share units, so two rules carry its
+hiding across them (they only ever hide more):
+
+* a practical measure's paired change is hidden wherever its "before" or "after" share is
+  hidden: otherwise the change and the share shown would give back the hidden count;
+* the means of the tool score and of attendance are hidden wherever the share that improved,
+  over the same children, has its number of children hidden (primary or secondary suppression),
+  so that a hidden provider's number of children cannot be worked back from the service's
+  total and the other providers'.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from framework.engine import funnel, inequality
+from framework.engine.aggregate import Query, _Cache, conform_results, prepare
+from framework.engine.dimensions import CHILD_DIMENSIONS, GROUP_LABELS
+from framework.engine.measures import services as sm
+from framework.engine.periods import Period
+from framework.engine.summaries import UNKNOWN, WHOLE, summarise
+from framework.engine.suppression import HIDDEN_ALWAYS, HIDDEN_WITH_COHORT, protect
+from framework.engine.views import direction
+from framework.formatting import percent
+
+# The neglect group of dimensions.GROUP_SQL["neglect"] (the measure NS.neglect_group runs that
+# SQL itself), in words for the page.
+NEGLECT_DEFINITION = (
+    "Children with a child in need episode open at any time in the period whose primary need "
+    "was abuse or neglect (code N1), where neglect was recorded for that episode: either as the "
+    "category of a child protection plan (initial or latest category NEG), or as a factor "
+    "identified at assessment (factor 16A, neglect). Children whose plan category is "
+    "'multiple' (MUL) are not counted, because the return does not say which categories."
+)
+ALL_SERVICES = "All services"
+ALL_PROVIDERS = "All providers"
+OK = "ok"
+TOO_FEW = "too few to show (hidden to protect children's privacy)"
+NOT_OPTED_IN = "no data returned (provider has not opted in)"
+OTHER_TOOL = "no data returned for this tool (its scores use another tool, left out)"
+NO_PAIRS = "none in this period with both measures recorded"
+NO_FOLLOW_UP = "none in this period with 12 months of follow-up"
+NONE_SERVED = "no child served in this period"
+SERVED_COLUMNS = ["service", "provider", "children", "started", "suppressed", "status"]
+MIN_CHILDREN = 20  # fewer children than this: too few to judge
+MAX_WIDTH = 0.30  # an interval of a share wider than 30 percentage points: read with care
+
+# The measure families shown in the outcomes table, in order, and their measures by column.
+OUTCOME_FAMILIES = ("clothed", "breakfast", "sleep", "tool", "attendance")
+FOLLOW_UP_FAMILIES = ("rereferral", "repeat_cp")
+OPT_IN_FAMILIES = ("clothed", "breakfast", "sleep", "tool")  # recorded by the provider
+COLUMNS = {  # family -> (before, after, change, children counted by)
+    **{f: (f"NS.{f}_before", f"NS.{f}_after", f"NS.{f}_change", "before") for f in sm.PRACTICAL},
+    "tool": ("NS.tool_before", "NS.tool_after", "NS.tool_improvement", "change"),
+    "attendance": (
+        "NS.attendance_before",
+        "NS.attendance_after",
+        "NS.attendance_change",
+        "change",
+    ),
+    "rereferral": (None, "NS.rereferral_12m", None, "after"),
+    "repeat_cp": (None, "NS.repeat_cp_12m", None, "after"),
+}
+GUARDS = {"tool": "NS.tool_improved", "attendance": "NS.attendance_improved"}
+NOTE_MEASURES = ("NS.tool_other", "NS.awaiting_follow_up")
+OUTCOME_IDS = tuple(
+    dict.fromkeys(
+        [
+            *(m for f in (*OUTCOME_FAMILIES, *FOLLOW_UP_FAMILIES) for m in COLUMNS[f][:3] if m),
+            *GUARDS.values(),
+            *NOTE_MEASURES,
+        ]
+    )
+)
+CROSSED = ("service", "provider")  # every outcome is evaluated by these, crossed and alone
+
+
+# --- evaluation through the aggregator's steps ---------------------------------------------------
+
+
+def evaluate_measures(
+    con: duckdb.DuckDBPyConnection,
+    ids: tuple[str, ...],
+    periods: list[Period],
+    *,
+    by: tuple[str, ...] = (),
+    separately: tuple[str, ...] = (),
+    where: tuple[tuple[str, str], ...] = (),
+    threshold: int = 5,
+) -> dict[Period, pd.DataFrame]:
+    """The results table (``aggregate.RESULT_COLUMNS``) of these service measures for each
+    period: the whole cohort and each slicing (``by`` crossed, then each of ``separately``),
+    made and protected by the aggregator's own steps, as ``evaluate`` makes them for catalogue
+    indicators (no change from the period before: the change here is before → after)."""
+    unplaceable = [d for d, _ in where if d not in CHILD_DIMENSIONS]
+    if unplaceable:
+        raise ValueError(f"cannot restrict to {unplaceable}; choose from {CHILD_DIMENSIONS}")
+    measures = [sm.SERVICE_MEASURES[i] for i in ids]
+    slicings = ([tuple(by)] if by else []) + [(d,) for d in separately if (d,) != tuple(by)]
+    cache = _Cache(con)
+    found = {}
+    try:
+        for period in periods:
+            query = Query(
+                tuple(ids), period, by=tuple(by), separately=tuple(separately),
+                where=tuple(where), threshold=threshold, with_change=False,
+            )  # fmt: skip
+            current = summarise(*prepare(cache, measures, period, query), slicings)
+            results = protect(current, threshold)
+            results["period"] = period.label
+            found[period] = conform_results(results)
+    finally:
+        cache.close()
+    return found
+
+
+def _period(period: Period | str) -> Period:
+    return period if isinstance(period, Period) else Period.parse(period)
+
+
+def _outcome_results(con, period: Period, where, threshold: int) -> pd.DataFrame:
+    """Every outcome measure by service, by provider, and by both, with hiding carried
+    across measures that share units (see the module docstring)."""
+    results = evaluate_measures(
+        con, OUTCOME_IDS, [period], by=CROSSED, separately=CROSSED, where=where,
+        threshold=threshold,
+    )[period]  # fmt: skip
+    return carry_hiding(results)
+
+
+def _cell_keys(rows: pd.DataFrame) -> pd.Series:
+    parts = [rows[c].astype("string").fillna("") for c in ("slice", "service", "provider")]
+    return parts[0] + "|" + parts[1] + "|" + parts[2]
+
+
+def carry_hiding(results: pd.DataFrame) -> pd.DataFrame:
+    """Hide, in each cell, what would give back a number the aggregator hid in another
+    measure over the same units (only ever hides more)."""
+    out = results.copy()
+    keys = _cell_keys(out)
+    suppressed = out["suppressed"].fillna(False).astype(bool)
+
+    def cells_of(measure_id: str, mask: pd.Series) -> set[str]:
+        return set(keys[(out["indicator_id"] == measure_id) & mask])
+
+    hide = pd.Series(False, index=out.index)
+    for family in sm.PRACTICAL:
+        before, after, change, _ = COLUMNS[family]
+        hidden = cells_of(before, suppressed) | cells_of(after, suppressed)
+        hide |= (out["indicator_id"] == change) & keys.isin(hidden)
+    for family, guard in GUARDS.items():
+        cohort_hidden = suppressed & out["denominator"].isna()
+        hidden = cells_of(guard, cohort_hidden)
+        members = [m for m in COLUMNS[family][:3] if m]
+        hide |= out["indicator_id"].isin(members) & keys.isin(hidden)
+    hide &= out["status"] == OK
+    for column in (*HIDDEN_ALWAYS, *HIDDEN_WITH_COHORT):
+        if column in out:
+            out[column] = out[column].astype("Float64").mask(hide.to_numpy())
+    out["suppressed"] = (suppressed | hide).astype("boolean")
+    return out
+
+
+# --- the neglect group ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NeglectCohort:
+    """The neglect group: counts are children; ``share`` is of the children in need; hidden
+    counts (and everything built on them) are missing with ``suppressed`` true."""
+
+    label: str  # "Neglect"
+    definition: str  # the group in words
+    period: str
+    trend: pd.DataFrame  # period + COHORT_COLUMNS, oldest first
+    by_locality: pd.DataFrame  # locality + COHORT_COLUMNS
+    by_imd_decile: pd.DataFrame  # imd_decile ("1" most deprived … "10", "unknown")
+
+
+COHORT_COLUMNS = [
+    "children",  # in the neglect group
+    "children_in_need",  # the share's denominator
+    "share",
+    "ci_low",
+    "ci_high",
+    "per_10000",  # children in the group per 10,000 aged 0-17 living there
+    "per_10000_low",
+    "per_10000_high",
+    "suppressed",
+    "status",
+]
+PLACE_COLUMNS = {"locality": "locality", "imd_decile": "imd_decile"}  # in ref_areas
+
+
+def neglect_cohort(
+    con: duckdb.DuckDBPyConnection,
+    period: Period | str,
+    *,
+    where: tuple[tuple[str, str], ...] = (),
+    threshold: int = 5,
+    years: int = 5,
+) -> NeglectCohort:
+    """The neglect group this period and up to ``years`` − 1 before (from the first CiN
+    census year in the store), and this period by locality and by national IMD decile."""
+    period = _period(period)
+    periods = _covered(con, period.up_to(years))
+    # Every period is sliced the same way, so a count hidden in one view is hidden in all.
+    results = evaluate_measures(
+        con, ("NS.neglect_group",), periods, separately=tuple(PLACE_COLUMNS), where=where,
+        threshold=threshold,
+    )  # fmt: skip
+    trend = []
+    for each in periods:
+        whole = results[each][results[each]["slice"] == WHOLE]
+        trend.append(_cohort_rows(con, whole, None, where).assign(period=each.label))
+    current = results[period]
+    return NeglectCohort(
+        label=GROUP_LABELS["neglect"],
+        definition=NEGLECT_DEFINITION,
+        period=period.label,
+        trend=pd.concat(trend, ignore_index=True)[["period", *COHORT_COLUMNS]],
+        by_locality=_by_place(con, current, "locality", where),
+        by_imd_decile=_by_place(con, current, "imd_decile", where),
+    )
+
+
+def _covered(con, periods: list[Period]) -> list[Period]:
+    """The periods from the first CiN census year in the store (earlier years would count
+    only the children whose episodes were still open when the returns began); the period
+    asked for is always kept."""
+    first = con.execute(
+        """SELECT least(
+               (SELECT min(collection_year) FROM load_files
+                WHERE source = 'cin_census' AND collection_year > 0),
+               (SELECT min(collection_year) FROM referrals WHERE collection_year > 0))"""
+    ).fetchone()[0]
+    if first is None:
+        return periods[-1:]
+    return [p for p in periods[:-1] if p.end_year >= first] + periods[-1:]
+
+
+def _by_place(con, results: pd.DataFrame, dimension: str, where) -> pd.DataFrame:
+    rows = results[(results["slice"] == dimension) & (results["status"] == OK)]
+    table = _cohort_rows(con, rows, dimension, where)
+    table.insert(0, dimension, rows[dimension].to_numpy())
+    order = pd.to_numeric(table[dimension], errors="coerce")
+    table = table.assign(_order=order).sort_values(["_order", dimension], na_position="last")
+    return table.drop(columns="_order").reset_index(drop=True)[[dimension, *COHORT_COLUMNS]]
+
+
+def _cohort_rows(con, rows: pd.DataFrame, dimension: str | None, where) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "children": rows["numerator"].to_numpy(dtype=float, na_value=np.nan),
+            "children_in_need": rows["denominator"].to_numpy(dtype=float, na_value=np.nan),
+            "share": rows["value"].to_numpy(dtype=float, na_value=np.nan),
+            "ci_low": rows["ci_low"].to_numpy(dtype=float, na_value=np.nan),
+            "ci_high": rows["ci_high"].to_numpy(dtype=float, na_value=np.nan),
+            "suppressed": rows["suppressed"].fillna(False).astype(bool).to_numpy(),
+            "status": rows["status"].astype(str).to_numpy(),
+        }
+    )
+    places = rows[dimension].astype("string") if dimension else pd.Series([None] * len(rows))
+    population = np.array([_population(con, where, dimension, p) for p in places], dtype=float)
+    rate, low, high = (np.full(len(table), np.nan) for _ in range(3))
+    known = (population > 0) & ~np.isnan(table["children"].to_numpy())
+    if known.any():
+        rate[known], low[known], high[known] = inequality.rate_per_10000(
+            table["children"].to_numpy()[known], population[known]
+        )
+    return table.assign(per_10000=rate, per_10000_low=low, per_10000_high=high)
+
+
+def _population(con, where, dimension: str | None, value) -> float:
+    """Children aged 0-17 living in the authority's areas (``ref_areas``) in the place chosen
+    (``where``) and, when sliced, in the slice; NaN when not known (an unknown place, or a
+    restriction the population is not held by, such as sex)."""
+    chosen = list(where) + ([(dimension, value)] if dimension else [])
+    clauses, values = [], []
+    for name, wanted in chosen:
+        if name not in PLACE_COLUMNS or wanted is None or pd.isna(wanted) or wanted == UNKNOWN:
+            return math.nan
+        clauses.append(f"CAST({PLACE_COLUMNS[name]} AS VARCHAR) = ?")
+        values.append(str(wanted))
+    condition = " AND ".join(clauses) or "TRUE"
+    total = con.execute(
+        f"SELECT sum(children_0_17) FROM ref_areas WHERE {condition}", values
+    ).fetchone()[0]
+    return float(total) if total else math.nan
+
+
+# --- what the services achieved ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceOutcomes:
+    """The outcomes table and the notes a reader needs beside it.
+
+    ``table`` has one row per service × provider × measure family, with these columns:
+    service, provider (``ALL_SERVICES`` / ``ALL_PROVIDERS`` on total rows), family, measure
+    (label), unit ("share": shares 0-1 and their difference; "score": the tool's points;
+    "percent": attendance % and its change in percentage points), polarity (of the change, or
+    of the share for follow-up measures), n (children counted: both measures recorded, or
+    followed up), before, before_low, before_high, before_count, after, after_low, after_high,
+    after_count (shares: children with the need met / re-referred), change, change_low,
+    change_high, reading ("better", "worse", "no clear change"; None without a change),
+    suppressed (some number in the row is hidden), status (``OK``, ``TOO_FEW``,
+    ``NOT_OPTED_IN``, ``OTHER_TOOL``, ``NO_PAIRS``, ``NO_FOLLOW_UP``).
+    """
+
+    period: str
+    table: pd.DataFrame
+    tool: str | None  # the one assessment tool whose scores are used
+    tool_lower_is_better: bool | None
+    tool_left_out: float | None  # services scored with another tool (missing when hidden)
+    awaiting_follow_up: float | None  # ended too recently to judge (missing when hidden)
+    data_end: date | None  # follow-up is complete up to this day
+    notes: tuple[str, ...]  # the above in sentences
+    # Children served (services open at any time in the period, not only those that ended):
+    # service, provider, children (a child once per service and provider), started (their
+    # service started in the period), suppressed, status (OK, TOO_FEW or NONE_SERVED).
+    served: pd.DataFrame
+
+
+TABLE_COLUMNS = [
+    "service", "provider", "family", "measure", "unit", "polarity", "n",
+    "before", "before_low", "before_high", "before_count",
+    "after", "after_low", "after_high", "after_count",
+    "change", "change_low", "change_high", "reading", "suppressed", "status",
+]  # fmt: skip
+
+
+def service_outcomes(
+    con: duckdb.DuckDBPyConnection,
+    period: Period | str,
+    *,
+    where: tuple[tuple[str, str], ...] = (),
+    threshold: int = 5,
+) -> ServiceOutcomes:
+    """The outcomes of neglect services that ended in the period (see ``ServiceOutcomes``)."""
+    period = _period(period)
+    results = _outcome_results(con, period, where, threshold)
+    cells = _cells(results)
+    recorded = _recorded(con)
+    rows = [
+        _table_row(cells, recorded, service, provider, family)
+        for service, provider in _row_order(recorded)
+        for family in (*OUTCOME_FAMILIES, *FOLLOW_UP_FAMILIES)
+    ]
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    tool = sm.chosen_tool(con)
+    left_out = _note_count(cells, "NS.tool_other")
+    awaiting = _note_count(cells, "NS.awaiting_follow_up")
+    end = sm.data_end(con)
+    lower = _tool_lower_is_better(con, tool)
+    return ServiceOutcomes(
+        period=period.label,
+        table=table,
+        tool=tool,
+        tool_lower_is_better=lower,
+        tool_left_out=left_out,
+        awaiting_follow_up=awaiting,
+        data_end=end,
+        notes=_notes(tool, lower, left_out, awaiting, end, cells),
+        served=_served(con, period, where, threshold, recorded),
+    )
+
+
+def _served(con, period: Period, where, threshold: int, recorded) -> pd.DataFrame:
+    """Children served per service and provider (``NS.children_served``)."""
+    measure = "NS.children_served"
+    results = evaluate_measures(
+        con, (measure,), [period], by=CROSSED, separately=CROSSED, where=where,
+        threshold=threshold,
+    )[period]  # fmt: skip
+    cells = _cells(results)
+    rows = []
+    for service, provider in _row_order(recorded):
+        cell = cells.get((measure, *_slice_of(service, provider)))
+        children = np.nan if cell is None else _float(cell["denominator"])
+        status = NONE_SERVED if cell is None else (TOO_FEW if math.isnan(children) else OK)
+        rows.append(
+            {
+                "service": service,
+                "provider": provider,
+                "children": children,
+                "started": np.nan if cell is None else _float(cell["numerator"]),
+                "suppressed": False if cell is None else bool(cell["suppressed"]),
+                "status": status,
+            }
+        )
+    return pd.DataFrame(rows, columns=SERVED_COLUMNS)
+
+
+def _cells(results: pd.DataFrame) -> dict[tuple, dict]:
+    """(measure, slice, service, provider) -> the row, for the rows the aggregator made."""
+    ok = results[results["status"] == OK]
+    found = {}
+    for row in ok.to_dict("records"):
+        service = None if pd.isna(row["service"]) else row["service"]
+        provider = None if pd.isna(row["provider"]) else row["provider"]
+        found[(row["indicator_id"], row["slice"], service, provider)] = row
+    return found
+
+
+def _recorded(con) -> pd.DataFrame:
+    """Every service × provider of neglect services in the store, and whether it ever
+    recorded each practical measure and a score under the chosen tool (providers opt in)."""
+    practical = ", ".join(
+        f"count({stem}_before) + count({stem}_after) > 0 AS {family}"
+        for family, (stem, _) in sm.PRACTICAL.items()
+    )
+    scored = "(tool_score_before IS NOT NULL OR tool_score_after IS NOT NULL)"
+    return con.execute(
+        f"""SELECT service, provider, {practical},
+                   count(*) FILTER (WHERE {scored} AND trim(tool_name) = $tool) > 0 AS tool,
+                   count(*) FILTER (WHERE {scored}) > 0 AS any_tool
+            FROM commissioned_services
+            WHERE service_type = '{sm.NEGLECT}' AND service IS NOT NULL
+              AND provider IS NOT NULL
+            GROUP BY ALL ORDER BY service, provider""",
+        {"tool": sm.chosen_tool(con) or ""},
+    ).df()
+
+
+def _row_order(recorded: pd.DataFrame) -> list[tuple[str, str]]:
+    """All services first; then each service (all its providers, then each); then each
+    provider across every service."""
+    order = [(ALL_SERVICES, ALL_PROVIDERS)]
+    for service in sorted(recorded["service"].unique()):
+        order.append((service, ALL_PROVIDERS))
+        providers = recorded.loc[recorded["service"] == service, "provider"]
+        order += [(service, p) for p in sorted(providers)]
+    order += [(ALL_SERVICES, p) for p in sorted(recorded["provider"].unique())]
+    return order
+
+
+def _slice_of(service: str, provider: str) -> tuple[str, str | None, str | None]:
+    if service == ALL_SERVICES and provider == ALL_PROVIDERS:
+        return WHOLE, None, None
+    if service == ALL_SERVICES:
+        return "provider", None, provider
+    if provider == ALL_PROVIDERS:
+        return "service", service, None
+    return "service×provider", service, provider
+
+
+def _opt_in_status(recorded: pd.DataFrame, service: str, provider: str, family: str):
+    """NOT_OPTED_IN or OTHER_TOOL when the provider never recorded this family, else None."""
+    if provider == ALL_PROVIDERS or family not in OPT_IN_FAMILIES:
+        return None
+    rows = recorded[recorded["provider"] == provider]
+    if service != ALL_SERVICES:
+        rows = rows[rows["service"] == service]
+    if rows[family].any():
+        return None
+    return OTHER_TOOL if family == "tool" and rows["any_tool"].any() else NOT_OPTED_IN
+
+
+def _numbers(cell: dict | None, name: str) -> dict:
+    if cell is None:
+        return {name: np.nan, f"{name}_low": np.nan, f"{name}_high": np.nan}
+    return {
+        name: _float(cell["value"]),
+        f"{name}_low": _float(cell["ci_low"]),
+        f"{name}_high": _float(cell["ci_high"]),
+    }
+
+
+def _float(value) -> float:
+    return np.nan if value is None or pd.isna(value) else float(value)
+
+
+def _table_row(cells, recorded, service: str, provider: str, family: str) -> dict:
+    before_id, after_id, change_id, counted_by = COLUMNS[family]
+    key = _slice_of(service, provider)
+    before = cells.get((before_id, *key)) if before_id else None
+    after = cells.get((after_id, *key))
+    change = cells.get((change_id, *key)) if change_id else None
+    info = sm.MEASURE_INFO[change_id or after_id]
+    counted = {"before": before, "after": after, "change": change}[counted_by]
+    row = {
+        "service": service,
+        "provider": provider,
+        "family": family,
+        "measure": info.label,
+        "unit": {"tool": "score", "attendance": "percent"}.get(family, "share"),
+        "polarity": info.polarity,
+        "n": np.nan if counted is None else _float(_count_of(counted)),
+        **_numbers(before, "before"),
+        "before_count": _float(before["numerator"]) if before else np.nan,
+        **_numbers(after, "after"),
+        "after_count": _float(after["numerator"]) if after else np.nan,
+        **_numbers(change, "change"),
+    }
+    row["reading"] = _reading(row["change"], row["change_low"], row["change_high"])
+    parts = [c for c in (before, after, change) if c is not None]
+    row["suppressed"] = any(bool(c["suppressed"]) for c in parts)
+    row["status"] = _status(recorded, service, provider, family, counted, row)
+    return row
+
+
+def _count_of(cell: dict):
+    """The children a cell counts: a share's denominator, a mean's units with a value."""
+    return cell["denominator"] if cell["statistic"] == "proportion" else cell["units"]
+
+
+def _reading(change: float, low: float, high: float) -> str | None:
+    """Better or worse only when the change's interval leaves out 0 (every change here is
+    measured so that up is better)."""
+    if math.isnan(change):
+        return None
+    significant = not math.isnan(low) and not math.isnan(high) and (low > 0 or high < 0)
+    return direction(change, significant, "higher_better")
+
+
+def _status(recorded, service, provider, family, counted, row) -> str:
+    opted_out = _opt_in_status(recorded, service, provider, family)
+    if opted_out:
+        return opted_out
+    if counted is None:
+        return NO_FOLLOW_UP if family in FOLLOW_UP_FAMILIES else NO_PAIRS
+    if math.isnan(row["n"]):
+        return TOO_FEW
+    return OK
+
+
+def _note_count(cells: dict, measure_id: str) -> float | None:
+    """The whole cohort's numerator of a note measure: 0 when there are no units at all."""
+    cell = cells.get((measure_id, WHOLE, None, None))
+    return 0.0 if cell is None else _float(cell["numerator"])
+
+
+def _tool_lower_is_better(con, tool: str | None) -> bool | None:
+    if tool is None:
+        return None
+    found = con.execute(
+        f"""SELECT mode(tool_lower_is_better) FROM commissioned_services
+            WHERE service_type = '{sm.NEGLECT}' AND trim(tool_name) = ?
+              AND tool_lower_is_better IS NOT NULL""",
+        [tool],
+    ).fetchone()[0]
+    return None if found is None else bool(found)
+
+
+def _notes(tool, lower, left_out, awaiting, end, cells) -> tuple[str, ...]:
+    notes = []
+    if tool is None:
+        notes.append("No neglect assessment tool scores are recorded.")
+    else:
+        direction_words = "a lower score is better" if lower else "a higher score is better"
+        notes.append(
+            f"Tool scores are those of the {tool}, the tool most records use ({direction_words}"
+            "); improvement is counted so that a positive number is always better."
+        )
+        notes.append(_left_out_sentence(left_out))
+    if end is None:
+        notes.append("No CiN census is loaded, so re-referrals cannot be followed up.")
+    else:
+        notes.append(
+            f"Re-referrals and new plans are followed up for 12 months after a service ends; "
+            f"the data run to {end:%-d %B %Y}. {_awaiting_sentence(awaiting)}"
+        )
+    return tuple(notes)
+
+
+def _left_out_sentence(count: float) -> str:
+    if math.isnan(count):
+        return (
+            "Some services scored with other tools were left out (the number is hidden to "
+            "protect children's privacy)."
+        )
+    if count == 0:
+        return "No services that ended in this period were scored with another tool."
+    return f"{count:,.0f} services scored with another tool were left out, so scales never mix."
+
+
+def _awaiting_sentence(count: float) -> str:
+    if math.isnan(count):
+        return (
+            "Some services ended too recently to judge (the number is hidden to protect "
+            "children's privacy)."
+        )
+    if count == 0:
+        return "Every service that ended in this period has had its 12 months."
+    return f"{count:,.0f} services ended too recently to judge."
+
+
+# --- providers on a funnel plot ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderFunnel:
+    """One share across providers, for a funnel plot.
+
+    ``points``: provider, n (children), count, value, ci_low, ci_high, position (funnel.POSITIONS)
+    and reading ("better than expected", "worse than expected", "as expected"; "higher/lower
+    than expected" for measures without a direction). ``curves``: n, low_95, high_95, low_998,
+    high_998 (the limits around ``average`` at each n, for drawing)."""
+
+    period: str
+    measure_id: str
+    label: str
+    polarity: str
+    service: str | None  # providers of this service only; None: across every service
+    average: float | None  # the all-provider value, from the aggregator (missing when hidden)
+    average_n: float | None
+    points: pd.DataFrame
+    curves: pd.DataFrame
+    too_few: tuple[str, ...]  # providers whose numbers are hidden
+    no_data: tuple[str, ...]  # providers with no children counted (not opted in, none ended)
+    note: str
+
+
+def provider_funnel(
+    con: duckdb.DuckDBPyConnection,
+    period: Period | str,
+    measure_id: str,
+    *,
+    service: str | None = None,
+    where: tuple[tuple[str, str], ...] = (),
+    threshold: int = 5,
+) -> ProviderFunnel:
+    """Each provider's share against the all-provider average, with funnel limits."""
+    period = _period(period)
+    info = sm.MEASURE_INFO.get(measure_id)
+    if info is None or info.statistic != "proportion" or measure_id not in OUTCOME_IDS:
+        choices = ", ".join(funnel_measures())
+        raise ValueError(f"{measure_id!r} is not a share of the outcomes; choose from {choices}")
+    cells = _cells(_outcome_results(con, period, where, threshold))
+    recorded = _recorded(con)
+    if service is not None:
+        recorded = recorded[recorded["service"] == service]
+    providers = sorted(recorded["provider"].unique())
+    whole = (WHOLE, None, None) if service is None else ("service", service, None)
+    average_cell = cells.get((measure_id, *whole))
+    average = None if average_cell is None else _float(average_cell["value"])
+    average_n = None if average_cell is None else _float(average_cell["denominator"])
+    points, too_few, no_data = [], [], []
+    for provider in providers:
+        key = ("provider", None, provider) if service is None else (
+            "service×provider", service, provider,
+        )  # fmt: skip
+        cell = cells.get((measure_id, *key))
+        if cell is None:
+            no_data.append(provider)
+        elif bool(cell["suppressed"]) or pd.isna(cell["value"]):
+            too_few.append(provider)
+        else:
+            points.append(_point(provider, cell, average, info.polarity))
+    columns = ["provider", "n", "count", "value", "ci_low", "ci_high", "position", "reading"]
+    points = pd.DataFrame(points, columns=columns)
+    curves = _curves(average, points["n"], threshold)
+    return ProviderFunnel(
+        period=period.label,
+        measure_id=measure_id,
+        label=_funnel_label(info),
+        polarity=info.polarity,
+        service=service,
+        average=average,
+        average_n=average_n,
+        points=points,
+        curves=curves,
+        too_few=tuple(too_few),
+        no_data=tuple(no_data),
+        note=_funnel_note(average, too_few, no_data),
+    )
+
+
+def funnel_measures() -> dict[str, str]:
+    """The shares a funnel can show: measure id -> label."""
+    return {
+        i: _funnel_label(sm.MEASURE_INFO[i])
+        for i in OUTCOME_IDS
+        if sm.MEASURE_INFO[i].statistic == "proportion"
+        and sm.MEASURE_INFO[i].role not in ("other_tool", "awaiting")
+    }
+
+
+def _funnel_label(info: sm.ServiceMeasure) -> str:
+    suffix = {
+        "before": " (before)",
+        "after": " (at the end)",
+        "improved": ": share improved",
+    }.get(info.role, "")
+    return info.label + suffix
+
+
+def _point(provider: str, cell: dict, average: float | None, polarity: str) -> dict:
+    value, n = _float(cell["value"]), _float(cell["denominator"])
+    position = None
+    if average is not None and not math.isnan(average):
+        position = funnel.classify("proportion", value, n, average)
+    return {
+        "provider": provider,
+        "n": n,
+        "count": _float(cell["numerator"]),
+        "value": value,
+        "ci_low": _float(cell["ci_low"]),
+        "ci_high": _float(cell["ci_high"]),
+        "position": position,
+        "reading": _funnel_reading(position, polarity),
+    }
+
+
+def _funnel_reading(position: str | None, polarity: str) -> str | None:
+    if position is None:
+        return None
+    if position == funnel.WITHIN:
+        return "as expected"
+    above = position.startswith("above")
+    if polarity not in ("higher_better", "lower_better"):
+        return "higher than expected" if above else "lower than expected"
+    good = above == (polarity == "higher_better")
+    return "better than expected" if good else "worse than expected"
+
+
+def _curves(average: float | None, sizes: pd.Series, threshold: int) -> pd.DataFrame:
+    """The limits from the smallest number a provider could be shown with to a little past
+    the largest provider."""
+    if average is None or math.isnan(average) or sizes.empty:
+        return funnel.funnel_curves("proportion", math.nan, [])
+    smallest = threshold + 1
+    largest = max(float(sizes.max()) * 1.2, smallest + 10.0)
+    return funnel.funnel_curves("proportion", average, funnel.funnel_sizes(smallest, largest))
+
+
+def _funnel_note(average, too_few, no_data) -> str:
+    parts = []
+    if average is None or math.isnan(average):
+        parts.append("The all-provider average is hidden or missing, so there is no funnel.")
+    else:
+        parts.append(
+            f"The line is the average of all providers ({percent(average)}); a provider "
+            "outside the inner limits (95%) would be there by chance about 1 time in 20, "
+            "outside the outer limits (99.8%) about 1 time in 500."
+        )
+    if too_few:
+        parts.append(f"Too few to show: {', '.join(too_few)}.")
+    if no_data:
+        parts.append(f"No data returned: {', '.join(no_data)}.")
+    return " ".join(parts)
+
+
+# --- warnings in words ---------------------------------------------------------------------------
+
+
+def small_number_warnings(
+    con: duckdb.DuckDBPyConnection,
+    period: Period | str,
+    *,
+    where: tuple[tuple[str, str], ...] = (),
+    threshold: int = 5,
+) -> list[str]:
+    """Sentences for the rows of ``service_outcomes`` that are too small to judge or have a
+    wide interval, and for rows hidden to protect privacy. No hidden number is ever put into
+    words."""
+    table = service_outcomes(con, period, where=where, threshold=threshold).table
+    return warnings_for(table)
+
+
+def warnings_for(table: pd.DataFrame) -> list[str]:
+    """The sentences of ``small_number_warnings`` for an outcomes table."""
+    sentences = []
+    for row in table.to_dict("records"):
+        who = _who(row["service"], row["provider"])
+        measure = row["measure"][0].lower() + row["measure"][1:]
+        if row["status"] == TOO_FEW:
+            sentences.append(
+                f"{who}, {measure}: too few children to show; the figures are hidden to "
+                "protect their privacy."
+            )
+            continue
+        if row["status"] != OK:
+            continue
+        sentence = _small_or_wide(row)
+        if sentence:
+            sentences.append(f"{who}, {measure}: {sentence}")
+    return sentences
+
+
+def _who(service: str, provider: str) -> str:
+    if service == ALL_SERVICES:
+        return "All neglect services" if provider == ALL_PROVIDERS else provider
+    return service if provider == ALL_PROVIDERS else f"{provider} ({service})"
+
+
+def _small_or_wide(row: dict) -> str | None:
+    n = row["n"]
+    what, span = _interval_words(row)
+    if n < MIN_CHILDREN:
+        counted = (
+            "could be followed up for 12 months"
+            if row["family"] in FOLLOW_UP_FAMILIES
+            else "had both measures recorded"
+        )
+        tail = f"; {what} runs from {span}" if span else ""
+        return f"only {n:,.0f} children {counted}, too few to judge{tail}."
+    if span and _width(row) > MAX_WIDTH:
+        return f"the interval of {what} is wide, from {span}, so read it with care."
+    return None
+
+
+def _shown_interval(row: dict) -> tuple[str, float, float]:
+    """(what, low, high): the interval a reader looks at for this row."""
+    if row["family"] in sm.PRACTICAL or row["family"] in FOLLOW_UP_FAMILIES:
+        what = "the share at the end" if row["family"] in sm.PRACTICAL else "the share"
+        return what, row["after_low"], row["after_high"]
+    what = "the mean improvement" if row["family"] == "tool" else "the change in attendance"
+    return what, row["change_low"], row["change_high"]
+
+
+def _interval_words(row: dict) -> tuple[str, str | None]:
+    """(what the interval is of, "40.0% to 85.0%"), or no range when it is hidden."""
+    what, low, high = _shown_interval(row)
+    if math.isnan(low) or math.isnan(high):
+        return what, None
+    if row["unit"] == "share":
+        return what, f"{percent(low)} to {percent(high)}"
+    if row["unit"] == "percent":
+        return what, f"{_signed(low, 1)} to {_signed(high, 1)} percentage points"
+    return what, f"{_signed(low, 2)} to {_signed(high, 2)} points"
+
+
+def _signed(value: float, places: int) -> str:
+    """+1.5, −0.3; never "-0.0" (a value that rounds to nothing has no sign)."""
+    rounded = round(value, places) + 0.0
+    return f"{rounded:+.{places}f}" if rounded else f"{0:.{places}f}"
+
+
+def _width(row: dict) -> float:
+    """The width of a share's interval (other units are not compared with 30 points)."""
+    if row["unit"] != "share":
+        return math.nan
+    _, low, high = _shown_interval(row)
+    return high - low
+
+
+# --- choices for the page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServicesAvailable:
+    services: tuple[str, ...]
+    providers: tuple[str, ...]
+    pairs: pd.DataFrame  # service, provider, and whether it ever recorded each opt-in family
+    periods: tuple[str, ...]  # financial years with a neglect service open, oldest first
+    tool: str | None
+    funnel_measures: dict[str, str]  # measure id -> label
+
+
+def services_available(con: duckdb.DuckDBPyConnection) -> ServicesAvailable:
+    """Which neglect services, providers and periods the store holds."""
+    recorded = _recorded(con)
+    span = con.execute(
+        f"""SELECT min(start_date), max(coalesce(end_date, start_date))
+            FROM commissioned_services WHERE service_type = '{sm.NEGLECT}'"""
+    ).fetchone()
+    periods: tuple[str, ...] = ()
+    if span[0] is not None:
+        first, last = (Period(d.year + 1 if d.month >= 4 else d.year) for d in span)
+        periods = tuple(p.label for p in last.up_to(last.end_year - first.end_year + 1))
+    return ServicesAvailable(
+        services=tuple(sorted(recorded["service"].unique())),
+        providers=tuple(sorted(recorded["provider"].unique())),
+        pairs=recorded.drop(columns="any_tool").reset_index(drop=True),
+        periods=periods,
+        tool=sm.chosen_tool(con),
+        funnel_measures=funnel_measures(),
+    )
+
+
+__all__ = [
+    "ALL_PROVIDERS",
+    "ALL_SERVICES",
+    "COHORT_COLUMNS",
+    "NEGLECT_DEFINITION",
+    "NONE_SERVED",
+    "NOT_OPTED_IN",
+    "NO_FOLLOW_UP",
+    "NO_PAIRS",
+    "OK",
+    "OTHER_TOOL",
+    "SERVED_COLUMNS",
+    "TABLE_COLUMNS",
+    "TOO_FEW",
+    "NeglectCohort",
+    "ProviderFunnel",
+    "ServiceOutcomes",
+    "ServicesAvailable",
+    "carry_hiding",
+    "evaluate_measures",
+    "funnel_measures",
+    "neglect_cohort",
+    "provider_funnel",
+    "service_outcomes",
+    "services_available",
+    "small_number_warnings",
+    "warnings_for",
+]

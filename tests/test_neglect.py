@@ -1,0 +1,678 @@
+"""The Neglect page's views (framework/engine/neglect.py) and their measures
+(framework/engine/measures/services.py): worked examples by hand on tiny stores.
+
+The period is 2024-25 (1 April 2024 to 31 March 2025) and the threshold 5: a count from 1 to 5
+is hidden, and so is a share whose count or whose complement is from 1 to 5. Each store's
+comment works out the expected numbers by hand.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from framework.engine import funnel
+from framework.engine import neglect as view
+from framework.engine import statistics as stats
+from framework.engine.measures import services as sm
+from framework.engine.periods import Period
+from framework.engine.run import register_measures
+from framework.engine.units import MEASURES
+from framework.formatting import percent
+from tests.engine_store import tiny_store
+
+REPO = Path(__file__).resolve().parents[1]
+PERIOD = Period.parse("2024-25")
+SERVICE = "Home Help"
+
+
+def _block(table: str, header: str, rows: list[str]) -> str:
+    return "\n".join([table, header, *rows]) + "\n\n"
+
+
+def _many(prefix: str, first: int, count: int, rest: str) -> list[str]:
+    return [f"{prefix}{n} | {rest}" for n in range(first, first + count)]
+
+
+def _row(outcomes, service: str, provider: str, family: str) -> dict:
+    table = outcomes.table
+    found = table[
+        (table["service"] == service)
+        & (table["provider"] == provider)
+        & (table["family"] == family)
+    ]
+    assert len(found) == 1, (service, provider, family)
+    return found.iloc[0].to_dict()
+
+
+def _hidden(row: dict, *columns: str) -> bool:
+    return all(pd.isna(row[c]) for c in columns)
+
+
+# --- practical measures: before, after, the paired change; a hidden provider ------------------
+#
+# Home Help services that ended in 2024-25 (all ran 2024-01-15 to 2024-09-30), clothed for
+# school before → after:
+#   Alpha (14): A0-A4 yes→yes, A5 yes→no, A6-A8 no→yes, A9-A13 no→no
+#               before 6 yes, after 8 yes; changes +1 ×3, −1 ×1, 0 ×10
+#   Beta (16):  B0-B6 yes→yes, B7-B9 no→yes, B10-B15 no→no
+#               before 7 yes, after 10 yes; changes +1 ×3, 0 ×13
+#   Gamma (3):  G0 yes→yes, G1-G2 no→yes: before 1, after 3
+#   Delta (4):  D0-D3 ended in the period, nothing recorded (has not opted in)
+# Left out: X0 ended 2024-03-31 (the year before); X1 still open; X2 has no "after"; X3 is a
+# domestic abuse service of Omega.
+# All services (the one service): 33 children with both; before 14 yes (19 no), after 21 yes
+# (12 no); changes +1 ×8, −1 ×1, 0 ×24: the mean change is 7/33 = 0.212121.
+#
+# Disclosure control (per share, and the same for "before" and "after"):
+#   Gamma: 3 children, from 1 to 5: hidden (with its number of children).
+#   The providers of Home Help add up to the service: Gamma alone hidden would be the service's
+#   33 − 14 − 16, so the smallest other provider is hidden too: Alpha (14 children; its counts
+#   6 before and 8 after are also the smaller of the other two), with its children.
+#   Two counts are then hidden in each sum, so Beta stays: 7/16 = 0.4375 before, 10/16 = 0.625
+#   after. The same in the "by provider" slicing (the providers add up to all services).
+#   Alpha's paired change (14 children, a mean) would pass on its own, but with Alpha's shares
+#   hidden it must be hidden too (neglect.carry_hiding).
+# Beta's change: three 1s and thirteen 0s: mean 0.1875, SD √((3 − 16 × 0.1875²)/15) = 0.403113,
+#   t(15) = 2.131: ± 2.131 × 0.403113 / 4 = ± 0.214758: −0.027258 to 0.402258. It takes in 0:
+#   "no clear change".
+# All: mean 0.212121; sum of squares 9, SD √((9 − 33 × 0.212121²)/32) = 0.484612;
+#   ± 1.959964 × 0.484612 / √33 = ± 0.165343: 0.046779 to 0.377464, "better".
+
+_CLOTHED = [  # (children, provider, before, after)
+    (range(0, 5), "Alpha", "yes", "yes"),
+    (range(5, 6), "Alpha", "yes", "no"),
+    (range(6, 9), "Alpha", "no", "yes"),
+    (range(9, 14), "Alpha", "no", "no"),
+    (range(0, 7), "Beta", "yes", "yes"),
+    (range(7, 10), "Beta", "no", "yes"),
+    (range(10, 16), "Beta", "no", "no"),
+    (range(0, 1), "Gamma", "yes", "yes"),
+    (range(1, 3), "Gamma", "no", "yes"),
+    (range(0, 4), "Delta", "", ""),
+]
+PRACTICAL = _block(
+    "commissioned_services",
+    "child_id | service | provider | service_type | start_date | end_date | clothed_before "
+    "| clothed_after",
+    [
+        *(
+            f"{provider[0]}{n} | {SERVICE} | {provider} | neglect | 2024-01-15 | 2024-09-30 "
+            f"| {before} | {after}"
+            for children, provider, before, after in _CLOTHED
+            for n in children
+        ),
+        f"X0 | {SERVICE} | Alpha | neglect | 2023-10-01 | 2024-03-31 | yes | yes",
+        f"X1 | {SERVICE} | Alpha | neglect | 2024-06-01 |            | no  |",
+        f"X2 | {SERVICE} | Alpha | neglect | 2024-01-15 | 2024-09-30 | yes |",
+        "X3 | Safe Together | Omega | domestic_abuse | 2024-01-15 | 2024-09-30 | yes | yes",
+    ],
+)
+
+
+@pytest.fixture(scope="module")
+def practical():
+    con = tiny_store(PRACTICAL)
+    return con, view.service_outcomes(con, PERIOD)
+
+
+def test_practical_measure_before_after_and_paired_change_worked_by_hand(practical):
+    _, outcomes = practical
+    whole = _row(outcomes, view.ALL_SERVICES, view.ALL_PROVIDERS, "clothed")
+    assert whole["status"] == view.OK and not whole["suppressed"]
+    assert whole["n"] == 33
+    assert (whole["before_count"], whole["after_count"]) == (14, 21)
+    assert whole["before"] == pytest.approx(14 / 33)
+    assert whole["after"] == pytest.approx(21 / 33)
+    assert (whole["before_low"], whole["before_high"]) == pytest.approx(stats.wilson(14, 33))
+    assert (whole["after_low"], whole["after_high"]) == pytest.approx(stats.wilson(21, 33))
+    assert whole["change"] == pytest.approx(7 / 33)
+    assert (whole["change_low"], whole["change_high"]) == pytest.approx(
+        (0.046779, 0.377464), abs=1e-5
+    )
+    assert whole["reading"] == "better"
+    # The service's row is the same children (one service in the store).
+    service = _row(outcomes, SERVICE, view.ALL_PROVIDERS, "clothed")
+    assert (service["n"], service["change"]) == (33, pytest.approx(7 / 33))
+
+    beta = _row(outcomes, SERVICE, "Beta", "clothed")
+    assert beta["status"] == view.OK and not beta["suppressed"]
+    assert (beta["n"], beta["before_count"], beta["after_count"]) == (16, 7, 10)
+    assert (beta["before"], beta["after"]) == (0.4375, 0.625)
+    assert beta["change"] == pytest.approx(0.1875)
+    assert (beta["change_low"], beta["change_high"]) == pytest.approx(
+        (-0.027258, 0.402258), abs=1e-5
+    )
+    assert beta["reading"] == "no clear change"
+
+
+def test_a_small_provider_is_hidden_and_so_is_the_next_smallest(practical):
+    _, outcomes = practical
+    numbers = ("n", "before", "before_count", "after", "after_count", "change", "change_low")
+    for service in (SERVICE, view.ALL_SERVICES):
+        for provider in ("Gamma", "Alpha"):  # Gamma: 3 children; Alpha: secondary
+            row = _row(outcomes, service, provider, "clothed")
+            assert row["suppressed"] and row["status"] == view.TOO_FEW
+            assert _hidden(row, *numbers, "reading")
+    shown = _row(outcomes, view.ALL_SERVICES, "Beta", "clothed")
+    assert (shown["n"], shown["after_count"]) == (16, 10)
+
+
+def test_the_paired_change_is_hidden_wherever_a_share_is(practical):
+    """Before the cross-measure rule the aggregator shows Alpha's change (14 children)."""
+    con, _ = practical
+    ids = ("NS.clothed_before", "NS.clothed_after", "NS.clothed_change")
+    raw = view.evaluate_measures(con, ids, [PERIOD], by=view.CROSSED, separately=view.CROSSED)[
+        PERIOD
+    ]
+    alpha = (raw["slice"] == "service×provider") & (raw["provider"] == "Alpha")
+    change = raw[alpha & (raw["indicator_id"] == "NS.clothed_change")].iloc[0]
+    assert not change["suppressed"] and change["units"] == 14
+    assert change["value"] == pytest.approx(2 / 14)
+    carried = view.carry_hiding(raw)
+    change = carried[alpha & (carried["indicator_id"] == "NS.clothed_change")].iloc[0]
+    assert change["suppressed"] and pd.isna(change["value"]) and pd.isna(change["units"])
+
+
+def test_a_provider_that_has_not_opted_in_shows_no_data_not_zeros(practical):
+    _, outcomes = practical
+    for service in (SERVICE, view.ALL_SERVICES):
+        for family in ("clothed", "breakfast", "sleep", "tool"):
+            row = _row(outcomes, service, "Delta", family)
+            assert row["status"] == view.NOT_OPTED_IN
+            assert _hidden(row, "n", "before", "after", "change") and not row["suppressed"]
+    # Providers who record clothing but never breakfast have not opted in to breakfast.
+    assert _row(outcomes, SERVICE, "Beta", "breakfast")["status"] == view.NOT_OPTED_IN
+    # Only neglect services are listed: Omega (domestic abuse) is not.
+    assert "Omega" not in set(outcomes.table["provider"])
+    assert "Safe Together" not in set(outcomes.table["service"])
+
+
+def test_warnings_in_words_never_give_a_hidden_number(practical):
+    _, outcomes = practical
+    sentences = view.warnings_for(outcomes.table)
+    low, high = stats.wilson(10, 16)
+    assert (
+        "Beta (Home Help), clothed for school: only 16 children had both measures recorded, too "
+        f"few to judge; the share at the end runs from {percent(low)} to {percent(high)}."
+    ) in sentences
+    # 33 children, but the share at the end could be 46.6% to 77.6%: over 30 points wide.
+    low, high = stats.wilson(21, 33)
+    assert high - low > 0.30
+    assert (
+        "All neglect services, clothed for school: the interval of the share at the end is "
+        f"wide, from {percent(low)} to {percent(high)}, so read it with care."
+    ) in sentences
+    hidden = [s for s in sentences if s.startswith(("Alpha", "Gamma"))]
+    assert hidden and all("too few children to show" in s for s in hidden)
+    assert not any(re.search(r"\d", s) for s in hidden)
+
+
+def test_provider_funnel_shows_the_providers_it_can(practical):
+    con, _ = practical
+    shown = view.provider_funnel(con, PERIOD, "NS.clothed_after")
+    assert shown.average == pytest.approx(21 / 33) and shown.average_n == 33
+    assert list(shown.points["provider"]) == ["Beta"]
+    beta = shown.points.iloc[0]
+    assert (beta["n"], beta["count"], beta["value"]) == (16, 10, 0.625)
+    assert beta["position"] == funnel.classify("proportion", 0.625, 16, 21 / 33) == "within"
+    assert beta["reading"] == "as expected"
+    assert shown.too_few == ("Alpha", "Gamma") and shown.no_data == ("Delta",)
+    assert shown.curves["n"].min() == 6  # nothing smaller than the threshold is ever shown
+    assert (shown.curves["low_998"] <= shown.curves["low_95"]).all()
+    with pytest.raises(ValueError):
+        view.provider_funnel(con, PERIOD, "NS.clothed_change")  # a mean, not a share
+
+
+def test_children_served_counts_services_open_in_the_period(practical):
+    """Open at any time in 2024-25: every A, B, G, D service (2024-01-15 to 2024-09-30), X1
+    (from 2024-06-01) and X2; not X0 (ended 2024-03-31). Alpha: A0-A13, X1, X2 = 16 children,
+    1 started in the year (X1); Beta 16, none started; Gamma 3 and Delta 4: hidden. All: 39.
+    Started: 1 (hidden) in all and in Alpha; Beta's 0 is hidden too, or Alpha's 1 would be all
+    − Beta − Gamma − Delta (Gamma's and Delta's are 0, which the engine knows is no secret)."""
+    _, outcomes = practical
+    served = outcomes.served.set_index(["service", "provider"])
+    whole = served.loc[(view.ALL_SERVICES, view.ALL_PROVIDERS)]
+    assert whole["children"] == 39 and pd.isna(whole["started"]) and whole["suppressed"]
+    alpha, beta = served.loc[(SERVICE, "Alpha")], served.loc[(SERVICE, "Beta")]
+    assert (alpha["children"], beta["children"]) == (16, 16)
+    assert pd.isna(alpha["started"]) and pd.isna(beta["started"])
+    for provider in ("Gamma", "Delta"):
+        row = served.loc[(SERVICE, provider)]
+        assert row["status"] == view.TOO_FEW and pd.isna(row["children"])
+
+
+def test_an_area_with_no_services_shows_no_numbers(practical):
+    con, _ = practical
+    outcomes = view.service_outcomes(con, PERIOD, where=(("locality", "Nowhere"),))
+    assert outcomes.table[["n", "before", "after", "change"]].isna().all().all()
+    assert not (outcomes.table["status"] == view.OK).any()
+
+
+def test_service_measures_are_not_catalogue_measures():
+    """The engine refuses registered measures without a catalogue entry: these are kept
+    apart (services.SERVICE_MEASURES) and run through the aggregator's steps."""
+    register_measures()
+    assert not [m for m in MEASURES if m.startswith("NS.")]
+    assert set(sm.SERVICE_MEASURES) == set(sm.MEASURE_INFO)
+    for info in sm.MEASURE_INFO.values():
+        assert info.polarity in ("higher_better", "lower_better", "none") and info.definition
+
+
+# --- the neglect assessment tool: one tool, lower is better, another tool left out --------------
+#
+# Services that ended in 2024-25:
+#   Alpha: 7 scored with the Graded Care Profile 2 (lower is better):
+#          before 4 4 3 3 5 4 3 (mean 26/7 = 3.714286), after 3 2 3 2 3 3 2 (18/7 = 2.571429),
+#          improvement before − after: 1 2 0 1 2 1 1 (8/7 = 1.142857).
+#          SD: squares of the deviations add up to 2.857143, /6 = 0.476190, SD 0.690066;
+#          t(6) = 2.447: ± 2.447 × 0.690066 / √7 = ± 0.638226: 0.504631 to 1.781083, "better".
+#   Beta:  6 scored with "Other Scale" (higher is better): left out.
+#   Gamma: 1 Graded Care Profile 2 score before only (no after): not counted, but the store's
+#          rows with a score are GCP2 8, Other Scale 6, so the GCP2 is the tool.
+# Services scored with another tool: 6 of 13 (7 left), shown: "6 services … left out".
+# The share that improved is 6 of 7 (1 did not: hidden), but its number of children (7) is
+# shown, so the means are too.
+
+_GCP2 = "Graded Care Profile 2"
+_TOOL_BEFORE = (4, 4, 3, 3, 5, 4, 3)
+_TOOL_AFTER = (3, 2, 3, 2, 3, 3, 2)
+TOOL = _block(
+    "commissioned_services",
+    "child_id | service | provider | service_type | start_date | end_date | tool_name "
+    "| tool_score_before | tool_score_after | tool_lower_is_better",
+    [
+        *(
+            f"S{i} | {SERVICE} | Alpha | neglect | 2024-01-15 | 2024-09-30 | {_GCP2} "
+            f"| {b} | {a} | yes"
+            for i, (b, a) in enumerate(zip(_TOOL_BEFORE, _TOOL_AFTER, strict=True))
+        ),
+        *(
+            f"O{i} | {SERVICE} | Beta | neglect | 2024-01-15 | 2024-09-30 | Other Scale "
+            f"| 40 | {50 + i} | no"
+            for i in range(6)
+        ),
+        f"P0 | {SERVICE} | Gamma | neglect | 2024-01-15 | 2024-09-30 | {_GCP2} | 4 |  | yes",
+    ],
+)
+
+
+def test_tool_score_mean_improvement_with_one_tool_worked_by_hand():
+    con = tiny_store(TOOL)
+    outcomes = view.service_outcomes(con, PERIOD)
+    assert outcomes.tool == _GCP2 and outcomes.tool_lower_is_better is True
+    whole = _row(outcomes, view.ALL_SERVICES, view.ALL_PROVIDERS, "tool")
+    assert whole["status"] == view.OK and whole["unit"] == "score"
+    assert whole["n"] == 7
+    assert whole["before"] == pytest.approx(26 / 7)
+    assert whole["after"] == pytest.approx(18 / 7)
+    assert whole["change"] == pytest.approx(8 / 7)
+    assert (whole["change_low"], whole["change_high"]) == pytest.approx(
+        (0.504631, 1.781083), abs=1e-5
+    )
+    assert whole["reading"] == "better"
+    assert (whole["before_low"], whole["before_high"]) == pytest.approx(
+        stats.mean_interval(26 / 7, _sd(_TOOL_BEFORE), 7)
+    )
+    # Left out, and said so.
+    assert outcomes.tool_left_out == 6
+    assert any("6 services scored with another tool were left out" in n for n in outcomes.notes)
+    assert any(_GCP2 in n and "lower score is better" in n for n in outcomes.notes)
+    assert _row(outcomes, SERVICE, "Beta", "tool")["status"] == view.OTHER_TOOL
+    assert _row(outcomes, SERVICE, "Alpha", "tool")["change"] == pytest.approx(8 / 7)
+    # Gamma recorded a score, but never both: no pair this period.
+    assert _row(outcomes, SERVICE, "Gamma", "tool")["status"] == view.NO_PAIRS
+
+
+def _sd(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def test_the_tool_is_the_one_most_rows_record_and_ties_go_alphabetically():
+    rows = [
+        f"{c}{i} | {SERVICE} | Alpha | neglect | 2024-01-15 | 2024-09-30 | {tool} | 3 | 2 | yes"
+        for c, tool in (("K", "Kestrel Scale"), ("B", "Bunting Scale"))
+        for i in range(2)
+    ]
+    header = (
+        "child_id | service | provider | service_type | start_date | end_date | tool_name "
+        "| tool_score_before | tool_score_after | tool_lower_is_better"
+    )
+    con = tiny_store(_block("commissioned_services", header, rows))
+    assert sm.chosen_tool(con) == "Bunting Scale"
+    assert sm.chosen_tool(tiny_store()) is None
+
+
+# --- re-referral and a new CP plan within 12 months; services still in follow-up ------------------
+#
+# 14 Home Help services (Alpha) ended on 2024-06-30; 365 days later is 2025-06-30.
+# The latest CiN census year is 2025-26 (a referral of 2026-01-10), so the data run to
+# 31 March 2026: every service that ended in 2024-25 has had its 12 months.
+# Referrals after the end:
+#   R0-R5 on 2025-01-15: re-referred                                     6
+#   R6 on 2025-06-30, day 365: re-referred (the last day counts)         1
+#   R7 on 2025-07-01, day 366: not;  R8 on 2024-06-30, the end day itself: not
+#   R9-R13: no referral
+# Re-referred 7 of 14 (7 not): 0.5, shown.
+# CP plans: R0-R11 had a plan from 2023-12-01 (before the end): 12 children. R0-R5 had another
+# from 2025-02-01 (within the 12 months): 6 of 12, 0.5, shown. R12's only plan starts
+# 2025-02-01 (no plan before the end): not counted. R13 none.
+# 2025-26: F0-F5 ended 2025-09-30, 12 months later is 2026-09-30, after the data's end:
+# 6 services ended too recently to judge (6 of 6, shown); no service can be followed up.
+
+FOLLOW_UP = (
+    _block(
+        "commissioned_services",
+        "child_id | service | provider | service_type | start_date | end_date",
+        [
+            *_many("R", 0, 14, f"{SERVICE} | Alpha | neglect | 2024-01-02 | 2024-06-30"),
+            *_many("F", 0, 6, f"{SERVICE} | Alpha | neglect | 2025-04-02 | 2025-09-30"),
+        ],
+    )
+    + _block(
+        "referrals",
+        "child_id | referral_date",
+        [
+            *_many("R", 0, 6, "2025-01-15"),
+            "R6 | 2025-06-30",
+            "R7 | 2025-07-01",
+            "R8 | 2024-06-30",
+            "Z0 | 2026-01-10",
+        ],
+    )
+    + _block(
+        "cp_plans",
+        "child_id | start_date | end_date",
+        [
+            *_many("R", 0, 12, "2023-12-01 | 2024-03-01"),
+            *_many("R", 0, 6, "2025-02-01 |"),
+            "R12 | 2025-02-01 |",
+        ],
+    )
+)
+
+
+def test_re_referral_and_new_plan_within_12_months_worked_by_hand():
+    con = tiny_store(FOLLOW_UP)
+    assert str(sm.data_end(con)) == "2026-03-31"
+    outcomes = view.service_outcomes(con, PERIOD)
+    rereferral = _row(outcomes, view.ALL_SERVICES, view.ALL_PROVIDERS, "rereferral")
+    assert rereferral["status"] == view.OK
+    assert (rereferral["n"], rereferral["after_count"], rereferral["after"]) == (14, 7, 0.5)
+    assert (rereferral["after_low"], rereferral["after_high"]) == pytest.approx(stats.wilson(7, 14))
+    assert pd.isna(rereferral["before"]) and rereferral["reading"] is None
+    repeat = _row(outcomes, view.ALL_SERVICES, view.ALL_PROVIDERS, "repeat_cp")
+    assert (repeat["n"], repeat["after_count"], repeat["after"]) == (12, 6, 0.5)
+    assert outcomes.awaiting_follow_up == 0
+    assert any(
+        "Every service that ended in this period has had its 12" in n for n in outcomes.notes
+    )
+
+
+def test_services_that_ended_too_recently_are_counted_not_judged():
+    con = tiny_store(FOLLOW_UP)
+    outcomes = view.service_outcomes(con, Period.parse("2025-26"))
+    assert outcomes.awaiting_follow_up == 6
+    assert any("6 services ended too recently to judge" in n for n in outcomes.notes)
+    for family in ("rereferral", "repeat_cp"):
+        row = _row(outcomes, view.ALL_SERVICES, view.ALL_PROVIDERS, family)
+        assert row["status"] == view.NO_FOLLOW_UP and pd.isna(row["n"])
+
+
+# --- school attendance: the term rule -----------------------------------------------------------
+#
+# Terms: autumn 1 Sep-31 Dec, spring 1 Jan-31 Mar, summer 1 Apr-31 Jul; the academic year
+# 2023/24 is held as 2024 (its autumn term is in 2023). Attendance = 100 − missed sessions of
+# 100. "Before": the last term that ended on or before the start; "after": the first term that
+# started on or after the end. Decoys are terms a wrong rule would pick.
+#   child  start       end         before term        after term         before after change
+#   T0     2024-01-10  2024-05-20  autumn 2023/24  80  autumn 2024/25  90   (decoys: spring
+#                                                                            2023/24 50, summer
+#                                                                            2023/24 40)
+#   T1     2024-03-31  2024-09-01  spring 2023/24  70  autumn 2024/25  85   +15 (ends/starts on
+#                                                                            the day count)
+#   T2     2024-07-31  2024-12-31  summer 2023/24  60  spring 2024/25  75   +15
+#   T3     2024-04-01  2024-10-15  spring 2023/24  90  spring 2024/25  95   +5 (decoys: summer
+#                                                                            2023/24, autumn
+#                                                                            2024/25)
+#   T4     2024-12-31  2025-01-01  autumn 2024/25  88  spring 2024/25  92   +4
+#   T5     2024-05-01  2025-03-31  spring 2023/24  70  summer 2024/25  80   +10
+#   T6     2024-05-01  2024-11-30  spring 2023/24  50  (spring 2024/25 missing): left out
+#   T7     (given by UPN U7 only)  spring 2023/24  60  spring 2024/25  66   +6
+# 7 children: before 518/7 = 74.0, after 583/7 = 83.285714, change 65/7 = 9.285714.
+# Change SD: squares of the deviations add up to 123.428571, /6 = 20.571429, SD 4.535574;
+# ± 2.447 × 4.535574 / √7 = ± 4.194858: 5.090857 to 13.480572, "better".
+
+_TERMS = {  # child: [(academic end year, term, attendance)]
+    "T0": [(2024, "autumn", 80), (2024, "spring", 50), (2024, "summer", 40), (2025, "autumn", 90)],
+    "T1": [(2024, "spring", 70), (2024, "autumn", 30), (2024, "summer", 20), (2025, "autumn", 85)],
+    "T2": [(2024, "summer", 60), (2025, "autumn", 10), (2025, "spring", 75)],
+    "T3": [(2024, "spring", 90), (2024, "summer", 33), (2025, "autumn", 50), (2025, "spring", 95)],
+    "T4": [(2025, "autumn", 88), (2025, "spring", 92)],
+    "T5": [(2024, "spring", 70), (2025, "spring", 15), (2025, "summer", 80)],
+    "T6": [(2024, "spring", 50), (2025, "autumn", 60)],
+    "U7": [(2024, "spring", 60), (2025, "spring", 66)],
+}
+_DATES = {
+    "T0": ("2024-01-10", "2024-05-20"),
+    "T1": ("2024-03-31", "2024-09-01"),
+    "T2": ("2024-07-31", "2024-12-31"),
+    "T3": ("2024-04-01", "2024-10-15"),
+    "T4": ("2024-12-31", "2025-01-01"),
+    "T5": ("2024-05-01", "2025-03-31"),
+    "T6": ("2024-05-01", "2024-11-30"),
+    "T7": ("2024-05-01", "2024-11-30"),
+}
+
+
+def _attendance_rows() -> list[str]:
+    rows = []
+    for who, terms in _TERMS.items():
+        child, upn = ("", who) if who.startswith("U") else (who, "")
+        for year, term, attended in terms:
+            missed = 100 - attended
+            rows.append(
+                f"{child} | {upn} | {year} | {term} | 100 | {missed // 2} | {missed - missed // 2}"
+            )
+    return rows
+
+
+ATTENDANCE = (
+    _block(
+        "commissioned_services",
+        "child_id | service | provider | service_type | start_date | end_date",
+        [f"{c} | {SERVICE} | Alpha | neglect | {s} | {e}" for c, (s, e) in _DATES.items()],
+    )
+    + _block(
+        "education_attendance",
+        "child_id | upn | academic_year | term | sessions_possible | sessions_authorised "
+        "| sessions_unauthorised",
+        _attendance_rows(),
+    )
+    + _block("children", "child_id | upn | date_of_birth", ["T7 | U7 | 2014-05-01"])
+)
+
+
+def test_attendance_before_and_after_by_the_term_rule():
+    con = tiny_store(ATTENDANCE)
+    outcomes = view.service_outcomes(con, PERIOD)
+    row = _row(outcomes, view.ALL_SERVICES, view.ALL_PROVIDERS, "attendance")
+    assert row["status"] == view.OK and row["unit"] == "percent"
+    assert row["n"] == 7
+    assert row["before"] == pytest.approx(74.0)
+    assert row["after"] == pytest.approx(583 / 7)
+    assert row["change"] == pytest.approx(65 / 7)
+    assert (row["change_low"], row["change_high"]) == pytest.approx((5.090857, 13.480572), abs=1e-5)
+    assert row["reading"] == "better"
+
+
+def test_each_childs_terms_by_the_rule():
+    """The units themselves: each child's before and after (T6 has no after term)."""
+    from framework.engine.units import MeasureContext
+
+    con = tiny_store(ATTENDANCE)
+    ctx = MeasureContext(con, PERIOD)
+    before = sm.SERVICE_MEASURES["NS.attendance_before"].units(ctx)
+    after = sm.SERVICE_MEASURES["NS.attendance_after"].units(ctx)
+    found = {
+        u.split(" / ")[0]: (b, a)
+        for u, b, a in zip(before["unit_id"], before["value"], after["value"], strict=True)
+    }
+    assert found == {
+        "T0": (80, 90),
+        "T1": (70, 85),
+        "T2": (60, 75),
+        "T3": (90, 95),
+        "T4": (88, 92),
+        "T5": (70, 80),
+        "T7": (60, 66),
+    }
+
+
+# --- the neglect group ---------------------------------------------------------------------------
+#
+# Areas: U1 Uplands (IMD decile 1, 1,000 children), M1 Midlands (decile 5, 1,500), L1 Lowlands
+# (decile 10, 2,000). Children in need in 2024-25 (an episode open in the year):
+#   Uplands:  N0-N6 primary need N1, factor 16A, referred 2023-05-01, still open   neglect 7
+#             O0-O5 primary need N1, no neglect recorded                          not     6
+#   Midlands: N7-N12 N1 with a CP plan of category NEG                            neglect 6
+#             O6-O11 N1 with a CP plan of category PHY                            not     6
+#   Lowlands: N13-N14 N1, factor 16A                                              neglect 2
+#             O12-O17 primary need N2 with factor 16A (not N1)                    not     6
+#             Y0 N1 with a plan of category MUL (multiple: not counted)           not     1
+#   X0 (Uplands) N1 with 16A, referred 2023-05-01, closed 2024-02-01: 2023-24 only.
+# 2024-25: 15 of 34 children in need; Uplands 7/13, Midlands 6/12, Lowlands 2/9.
+#   Lowlands' 2 is hidden; the localities add up to the whole, so the smallest other count,
+#   Midlands' 6, is hidden too (their children in need, 12 and 9, are shown).
+#   Deciles: the same children (1 = Uplands, 5 = Midlands, 10 = Lowlands), the same cells.
+#   Per 10,000 children: 15 / 4,500 = 33.3 in all; Uplands 7 / 1,000 = 70.0.
+# 2023-24: N0-N6 and X0 were in need, all in the group: 8 of 8.
+# The first CiN year in the store is 2023-24 (referrals of 2023-05-01), so the trend starts
+# there (the years before would count only children whose episodes were still open).
+
+_NEGLECT_CHILDREN = {
+    "U1": [*(f"N{i}" for i in range(7)), *(f"O{i}" for i in range(6)), "X0"],
+    "M1": [*(f"N{i}" for i in range(7, 13)), *(f"O{i}" for i in range(6, 12))],
+    "L1": [*(f"N{i}" for i in range(13, 15)), *(f"O{i}" for i in range(12, 18)), "Y0"],
+}
+
+
+def _cohort_store() -> str:
+    everyone = [c for children in _NEGLECT_CHILDREN.values() for c in children]
+    referrals, factors, plans = [], [], []
+    for child in everyone:
+        number = int(child[1:])
+        if child.startswith("N") and number < 7:
+            referrals.append(f"{child} | 2023-05-01 | N1 |")
+            factors.append(f"{child} | 2023-05-01 | 2023-05-10 | 16A")
+        elif child == "X0":
+            referrals.append("X0 | 2023-05-01 | N1 | 2024-02-01")
+            factors.append("X0 | 2023-05-01 | 2023-05-10 | 16A")
+        elif child.startswith("O") and number >= 12:
+            referrals.append(f"{child} | 2024-05-01 | N2 |")
+            factors.append(f"{child} | 2024-05-01 | 2024-05-10 | 16A")
+        else:
+            referrals.append(f"{child} | 2024-05-01 | N1 |")
+            if child.startswith("N") and number < 13:
+                plans.append(f"{child} | 2024-05-01 | 2024-06-01 | NEG | NEG")
+            elif child.startswith("N"):
+                factors.append(f"{child} | 2024-05-01 | 2024-05-10 | 16A")
+            elif child.startswith("O") and number >= 6:
+                plans.append(f"{child} | 2024-05-01 | 2024-06-01 | PHY | PHY")
+            elif child == "Y0":
+                plans.append("Y0 | 2024-05-01 | 2024-06-01 | MUL | MUL")
+    addresses = [f"{c} | 2020-01-01 | {area}" for area, cs in _NEGLECT_CHILDREN.items() for c in cs]
+    return (
+        _block(
+            "ref_areas",
+            "area_code | locality | imd_decile | children_0_17",
+            ["U1 | Uplands | 1 | 1000", "M1 | Midlands | 5 | 1500", "L1 | Lowlands | 10 | 2000"],
+        )
+        + _block("children", "child_id | date_of_birth", [f"{c} | 2015-01-01" for c in everyone])
+        + _block("child_addresses", "child_id | from_date | area_code", addresses)
+        + _block("referrals", "child_id | referral_date | primary_need | closure_date", referrals)
+        + _block(
+            "assessment_factors",
+            "child_id | referral_date | assessment_start_date | factor",
+            factors,
+        )
+        + _block(
+            "cp_plans",
+            "child_id | referral_date | start_date | initial_category | latest_category",
+            plans,
+        )
+    )
+
+
+def test_neglect_cohort_counts_worked_by_hand():
+    cohort = view.neglect_cohort(tiny_store(_cohort_store()), PERIOD)
+    assert cohort.label == "Neglect" and "N1" in cohort.definition and "16A" in cohort.definition
+    assert "NEG" in cohort.definition and "MUL" in cohort.definition
+    trend = cohort.trend.set_index("period")
+    assert list(trend.index) == ["2023-24", "2024-25"]
+    assert (trend.loc["2023-24", "children"], trend.loc["2023-24", "children_in_need"]) == (8, 8)
+    now = trend.loc["2024-25"]
+    assert (now["children"], now["children_in_need"]) == (15, 34)
+    assert now["share"] == pytest.approx(15 / 34)
+    assert (now["ci_low"], now["ci_high"]) == pytest.approx(stats.wilson(15, 34))
+    assert now["per_10000"] == pytest.approx(15 / 4500 * 10_000)
+
+    places = cohort.by_locality.set_index("locality")
+    assert list(places.index) == ["Lowlands", "Midlands", "Uplands"]
+    assert (places.loc["Uplands", "children"], places.loc["Uplands", "children_in_need"]) == (
+        7,
+        13,
+    )
+    assert places.loc["Uplands", "per_10000"] == pytest.approx(70.0)
+    for hidden, in_need in (("Lowlands", 9), ("Midlands", 12)):
+        row = places.loc[hidden]
+        assert row["suppressed"] and row["children_in_need"] == in_need
+        assert _hidden(row, "children", "share", "ci_low", "per_10000")
+    deciles = cohort.by_imd_decile.set_index("imd_decile")
+    assert list(deciles.index) == ["1", "5", "10"]
+    assert deciles.loc["1", "children"] == 7
+    assert deciles.loc["5", "suppressed"] and deciles.loc["10", "suppressed"]
+
+
+# --- the demo authority ------------------------------------------------------------------------
+
+DEMO = REPO / "data" / "demo.duckdb"
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="no demo store (make demo)")
+def test_demo_store_structure():
+    con = duckdb.connect(str(DEMO), read_only=True)
+    try:
+        available = view.services_available(con)
+        outcomes = view.service_outcomes(con, PERIOD)
+        cohort = view.neglect_cohort(con, PERIOD)
+        shares = view.provider_funnel(con, PERIOD, "NS.rereferral_12m")
+    finally:
+        con.close()
+    table = outcomes.table
+    assert set(available.providers) <= set(table["provider"])
+    assert len(available.providers) >= 2 and available.tool is not None
+    assert set(table["status"]) <= {
+        view.OK, view.TOO_FEW, view.NOT_OPTED_IN, view.OTHER_TOOL, view.NO_PAIRS,
+        view.NO_FOLLOW_UP,
+    }  # fmt: skip
+    # A provider that records nothing is shown as not opted in, never with zeros.
+    silent = table[table["status"] == view.NOT_OPTED_IN]
+    assert silent[["n", "before", "after", "change"]].isna().all().all()
+    counts = [
+        table["n"], table["before_count"], table["after_count"],
+        outcomes.served["children"], outcomes.served["started"],
+        cohort.trend["children"], cohort.trend["children_in_need"],
+        cohort.by_locality["children"], cohort.by_locality["children_in_need"],
+        cohort.by_imd_decile["children"], cohort.by_imd_decile["children_in_need"],
+        shares.points["n"], shares.points["count"],
+    ]  # fmt: skip
+    for column in counts:
+        values = pd.to_numeric(column, errors="coerce").dropna()
+        assert not ((values >= 1) & (values <= 5)).any()

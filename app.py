@@ -23,6 +23,11 @@ pages = {
         st.Page("pages/journeys.py", title="Journeys", icon=":material/route:"),
         st.Page("pages/place.py", title="Place and deprivation", icon=":material/map:"),
     ],
+    "Commissioning and funding": [
+        st.Page("pages/neglect.py", title="Neglect services", icon=":material/volunteer_activism:"),
+        st.Page("pages/funding.py", title="Funding", icon=":material/payments:"),
+        st.Page("pages/benchmarking.py", title="Benchmarking", icon=":material/leaderboard:"),
+    ],
     "Take away": [
         st.Page("pages/meeting_pack.py", title="Meeting pack", icon=":material/print:"),
     ],

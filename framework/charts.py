@@ -202,3 +202,129 @@ __all__ = [
     "sparkline_svg",
     "trend_chart",
 ]
+
+
+# --- funnel plots, before and after, comparisons (neglect services, benchmarking, funding) ----
+
+ROLE_COLOURS = {  # the chosen authority stands out; neighbours in a second hue; others grey
+    "authority": BETTER_COLOUR,
+    "neighbour": OKABE_ITO[1],
+    "other": "#9a9a9a",
+}
+
+
+def funnel_chart(
+    points: pd.DataFrame,
+    curves: pd.DataFrame,
+    target: float,
+    *,
+    size: str,
+    value: str,
+    label: str,
+    size_title: str,
+    value_title: str,
+    value_format: str,
+    role: str | None = None,
+) -> alt.Chart | None:
+    """A funnel plot: each point's ``value`` against its ``size`` (children, referrals…), the
+    target as a line and the 95% (dashed) and 99.8% (dotted) control limits from ``curves``
+    (columns n, low_95, high_95, low_998, high_998). ``role`` colours points by
+    ``ROLE_COLOURS``; ``label`` names each point in its tooltip. None with no points."""
+    rows = points[points[value].notna() & points[size].notna()]
+    if rows.empty or curves.empty:
+        return None
+    rows = rows.assign(**{value: rows[value].astype(float), size: rows[size].astype(float)})
+    x = alt.X(f"{size}:Q", title=size_title, scale=alt.Scale(zero=False))
+    y_axis = alt.Axis(format=value_format, title=value_title)
+    colour = (
+        alt.Color(
+            f"{role}:N",
+            scale=alt.Scale(domain=list(ROLE_COLOURS), range=list(ROLE_COLOURS.values())),
+            legend=alt.Legend(title=None, orient="bottom"),
+        )
+        if role
+        else alt.value(BETTER_COLOUR)
+    )
+    tooltip = [
+        label,
+        alt.Tooltip(f"{size}:Q", format=",.0f"),
+        alt.Tooltip(f"{value}:Q", format=value_format),
+    ]
+    dots = alt.Chart(rows).mark_circle(size=70, opacity=0.85).encode(
+        x=x, y=alt.Y(f"{value}:Q", axis=y_axis, scale=alt.Scale(zero=False)), color=colour,
+        tooltip=tooltip,
+    )  # fmt: skip
+    limits = curves.melt("n", var_name="limit", value_name="bound").dropna()
+    limits["level"] = limits["limit"].str.endswith("998").map({True: "99.8%", False: "95%"})
+    lines = alt.Chart(limits).mark_line(color=NEUTRAL_COLOUR, strokeWidth=1).encode(
+        x=alt.X("n:Q"), y=alt.Y("bound:Q"), detail="limit:N",
+        strokeDash=alt.StrokeDash(
+            "level:N", scale=alt.Scale(domain=["95%", "99.8%"], range=[[6, 3], [2, 2]]),
+            legend=alt.Legend(title="Control limits", orient="bottom"),
+        ),
+    )  # fmt: skip
+    centre = alt.Chart(pd.DataFrame({"target": [float(target)]})).mark_rule(
+        color="black"
+    ).encode(y="target:Q")  # fmt: skip
+    return lines + centre + dots
+
+
+def before_after_chart(rows: pd.DataFrame, *, category: str, value_format: str) -> alt.Chart | None:
+    """Before and after as two points joined by a line for each ``category`` (a measure, a
+    provider), each with its 95% interval; hidden values are left out. ``rows`` has columns
+    ``category``, moment ("before"/"after"), value, ci_low, ci_high."""
+    rows = rows[rows["value"].notna()]
+    if rows.empty:
+        return None
+    rows = _numbers(rows)
+    order = list(dict.fromkeys(rows[category]))
+    y = alt.Y(f"{category}:N", sort=order, title=None)
+    colour = alt.Color(
+        "moment:N",
+        scale=alt.Scale(domain=["before", "after"], range=[NEUTRAL_COLOUR, BETTER_COLOUR]),
+        legend=alt.Legend(title=None, orient="bottom"),
+    )
+    x = alt.X("value:Q", axis=alt.Axis(format=value_format), title=None)
+    join = alt.Chart(rows).mark_line(color="#bbbbbb").encode(y=y, x=x, detail=f"{category}:N")
+    errors = alt.Chart(rows).mark_rule().encode(y=y, x="ci_low:Q", x2="ci_high:Q", color=colour)
+    dots = alt.Chart(rows).mark_circle(size=90, opacity=1).encode(
+        y=y, x=x, color=colour,
+        tooltip=[category, "moment", alt.Tooltip("value:Q", format=value_format)],
+    )  # fmt: skip
+    return join + errors + dots
+
+
+def comparison_lines(
+    series: pd.DataFrame, *, value_format: str, value_title: str
+) -> alt.Chart | None:
+    """Values over the years for an authority and its comparators: one line per ``area``
+    (columns year, value, area, role); the authority bold, England black and dashed, the region
+    and the neighbours' average in their own colours. Symbols (no value) are gaps."""
+    rows = series[series["value"].notna()]
+    if rows.empty:
+        return None
+    rows = rows.assign(value=rows["value"].astype(float), year=rows["year"].astype(int))
+    roles = ["authority", "neighbours_average", "region", "england"]
+    colours = dict(zip(roles, [BETTER_COLOUR, OKABE_ITO[1], OKABE_ITO[2], "#000000"], strict=True))
+    rows = rows[rows["role"].isin(roles)]
+    named = rows.drop_duplicates("area").set_index("area")["role"]
+    names = sorted(named.index, key=lambda area: roles.index(named[area]))
+    return (
+        alt.Chart(rows)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("year:O", title=None),
+            y=alt.Y("value:Q", axis=alt.Axis(format=value_format), title=value_title,
+                    scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "area:N",
+                scale=alt.Scale(domain=names, range=[colours[named[a]] for a in names]),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            strokeDash=alt.StrokeDash(
+                "role:N", scale=alt.Scale(domain=roles, range=[[1, 0], [4, 2], [2, 2], [6, 3]]),
+                legend=None,
+            ),
+            tooltip=["area", "year", alt.Tooltip("value:Q", format=value_format)],
+        )
+    )  # fmt: skip

@@ -87,7 +87,24 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         ) from None
     if not read_only:
         ensure_schema(con)
+    else:
+        _stand_in_for_new_tables(con)
     return con
+
+
+def _stand_in_for_new_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """A store made before a table was added to the schema lacks it until its next load
+    (which adds it). Read-only, the table is stood in for by an empty temporary one (kept in
+    memory, never written), so readers find it and see "nothing loaded" rather than fail."""
+    present = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
+    for table in TABLES.values():
+        if table.name not in present:
+            con.execute(ddl(table).replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE", 1))
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

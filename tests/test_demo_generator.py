@@ -39,6 +39,7 @@ BENCHMARK_FILES = [
     "cla_number_and_rate_per_10k_children",
     "d3_cpps_subsequent_plan",
     "d5_cpps_at31march_by_duration",
+    "dfe_dashboard_csc_spending_ro3",
     "la_care_leavers_accommodation_suitability",
     "la_care_leavers_activity",
     "sn_model_2025_wide",

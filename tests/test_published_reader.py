@@ -170,10 +170,12 @@ def test_every_shared_file_reads() -> None:
         result = read_published(path)
         elapsed = time.perf_counter() - started
         assert result.errors == [], (path.name, [p.message() for p in result.errors[:5]])
-        (table,) = result.tables.values()
+        table = next(iter(result.tables.values()))  # the measures (or neighbours) table
         assert len(table) > 0
         assert elapsed < 5, (path.name, elapsed)
     assert kinds["sn_model_2025_wide.csv"] == "statistical_neighbours"
+    assert kinds["dfe_dashboard_csc_spending_ro3_2024_25.csv"] == "ees_tidy"
+    assert kinds["dfe_dashboard_cin_rates_per10k_2013_2025.csv"] == "ees_tidy"
     assert kinds["New_Statistical_Neighbour_Groupings_April_2021.csv"] == "statistical_neighbours"
     assert kinds["la_care_leavers_activity.csv"] == "ees_tidy"
     assert kinds["ofsted_ilacs_judgements_as_at_2025-03-31.csv"] is None
@@ -199,3 +201,100 @@ def test_shared_values_and_symbols() -> None:
     sn = read_published(PUBLISHED / "sn_model_2025_wide.csv").tables["statistical_neighbours"]
     assert len(sn) == 1530
     assert not sn["closeness"].str.endswith(" ").any()
+
+
+# --- DfE dashboard extracts: no time_identifier; areas in geo_breakdown ---------------------
+
+SPENDING_HEADER = (
+    "time_period,geographic_level,geo_breakdown,new_la_code,old_la_code,"
+    "csc_expenditure_gbp_thousands,csc_spend_per_child_gbp"
+)
+
+
+def test_dashboard_extract_reads_like_an_ees_file(tmp_path: Path) -> None:
+    path = tmp_path / "spending.csv"
+    path.write_text(
+        SPENDING_HEADER
+        + "\n2024/25,Local authority,Hartlepool,E06000001,805.0,53309.0,2528.0"
+        + "\n2024/25,Local authority,Somewhere,E06000099,5.0,10.5,x"
+        + "\n2024/25,National,National,,,16878876.02917,1385.0"
+        + "\n2024/25,Regional,North East,,,1012843.68959,1866.0"
+        + "\n2024/25,Regional,Nowhere Region,,,100.0,1500.0\n"
+    )
+    assert identify_published_csv(path) == "ees_tidy"
+    result = read_published(path)
+    assert result.problems == []
+    assert [f.kind for f in result.files] == ["dfe_dashboard_csv"]
+    table = result.tables["published_statistics"]
+    assert list(table.columns) == list(TABLES["published_statistics"].column_names)
+    spend = table[table["measure"] == "csc_spend_per_child_gbp"].drop(
+        columns=["dataset", "measure"]
+    )
+    # the area's name from geo_breakdown; old_la_code as three digits; England by its ONS code
+    # (and name, as in EES files); an English region by its ONS code, any other by its name
+    assert rows(spend) == [
+        ("2024/25", None, "Local authority", "E06000001", "805", "Hartlepool", "{}", 2528.0, None),
+        ("2024/25", None, "Local authority", "E06000099", "005", "Somewhere", "{}", None, "x"),
+        ("2024/25", None, "National", "E92000001", None, "England", "{}", 1385.0, None),
+        ("2024/25", None, "Regional", "E12000001", None, "North East", "{}", 1866.0, None),
+        ("2024/25", None, "Regional", "Nowhere Region", None, "Nowhere Region", "{}", 1500.0, None),
+    ]
+
+
+def test_dashboard_extract_problems_name_file_row_field_value_and_expectation(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cin_rates.csv"
+    path.write_text(
+        "time_period,geographic_level,region_code,region_name,new_la_code,old_la_code,la_name,"
+        "At31_episodes,At31_episodes_rate\n"
+        "2025,National,,,,,,400000,330\n"
+        "2025,Regional,,North East,,,,20000,450\n"  # a region code column, left blank
+        "2025,Local authority,E12000001,North East,,805,Hartlepool,1341,636\n"  # no ONS code
+        ",Local authority,E12000001,North East,E06000002,806,Middlesbrough,1,1\n"
+        "2025,Local authority,E12000001,North East,E06000003,807,Redcar,1600,582\n"
+    )
+    result = read_published(path)
+    assert problems(result) == [
+        ("row 4", "time_period", "", ERROR, "required"),
+        ("row 3", "new_la_code", "", ERROR, "required"),
+        ("row 2", "region_code", "", ERROR, "required"),
+    ]
+    assert all(p.file == "cin_rates.csv" for p in result.problems)
+    assert result.problems[2].expected == "the area code (region_code) for a Regional row"
+    table = result.tables["published_statistics"]
+    assert sorted(set(table["area_code"])) == ["E06000003", "E92000001"]
+    regions = result.tables["authority_regions"]
+    assert rows(regions) == [("E06000003", "807", "Redcar", "E12000001", "North East")]
+
+
+def test_a_file_with_time_and_level_but_no_area_column_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("time_period,geographic_level,value\n2025,National,1\n")
+    assert identify_published_csv(path) is None
+    with pytest.raises(UnreadableFile, match="dashboard extract"):
+        read_published(path)
+
+
+@needs_shared
+def test_shared_dashboard_extracts() -> None:
+    spending = read_published(PUBLISHED / "dfe_dashboard_csc_spending_ro3_2024_25.csv")
+    table = spending.tables["published_statistics"]
+    assert len(table) == 165 * 7
+    hartlepool = table[
+        (table["old_la_code"] == "805") & (table["measure"] == "csc_spend_per_child_gbp")
+    ]
+    assert rows(hartlepool[["time_period", "area_code", "area_name", "value"]]) == [
+        ("2024/25", "E06000001", "Hartlepool", 2528.0)
+    ]
+    levels = table.drop_duplicates("area_code")["geographic_level"].value_counts().to_dict()
+    assert levels == {"Local authority": 153, "Regional": 11, "National": 1}
+    assert table["area_code"].str.fullmatch(r"E\d{8}").all()  # every region mapped by name
+    rates = read_published(PUBLISHED / "dfe_dashboard_cin_rates_per10k_2013_2025.csv")
+    cin = rates.tables["published_statistics"]
+    row = cin[(cin["old_la_code"] == "805") & (cin["time_period"] == "2025")]
+    assert dict(zip(row["measure"], row["value"], strict=True)) == {
+        "At31_episodes": 1341.0,
+        "At31_episodes_rate": 636.0,
+    }
+    assert set(cin.loc[cin["geographic_level"] == "National", "area_name"]) == {"England"}

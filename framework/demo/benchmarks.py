@@ -18,6 +18,14 @@ these. Like the real files, a few cells hold EES symbols: ``c`` (small counts su
 the duration and care-leaver breakdowns), ``x`` (one authority's care-leaver return not
 available one year), ``z`` (not applicable: a percentage of nothing; the retired
 "In training or employment" row).
+
+A spending file is written too, in exactly the layout of DfE's dashboard extract of children's
+social care spend (``dfe_dashboard_csc_spending_ro3_2024_25.csv``: RSX/RO3 outturn, one row per
+area, ``time_period`` like ``2024/25``, no ``time_identifier``, areas named in
+``geo_breakdown``, ``old_la_code`` written ``999.0``), for every demo year where the real file
+has one: Demoton's spend is the sum of its own ``local/finance.csv`` outturn (the same rows,
+recomputed with ``services.finance``), the neighbours' is drawn around England's per child,
+more where more deprived, and the region is their sum.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from framework.demo import services
 from framework.demo.dates import birthday, year_end, year_start
 from framework.demo.geography import LA_NAME, LA_NUMBER
 from framework.demo.model import Child
@@ -676,6 +685,168 @@ def statistical_neighbours() -> list[list[str]]:
 
 
 # --------------------------------------------------------------------------------------------
+# Spending: DfE's dashboard extract of RO3/RSX outturn (one row per area and year)
+
+SPENDING_FILE = "dfe_dashboard_csc_spending_ro3_demoton.csv"
+SPENDING_HEADER = [
+    "time_period",
+    "geographic_level",
+    "geo_breakdown",
+    "new_la_code",
+    "old_la_code",
+    "csc_expenditure_gbp_thousands",
+    "total_service_expenditure_gbp_thousands",
+    "csc_share_of_total_pct",
+    "population_under18",
+    "csc_spend_per_child_gbp",
+    "cla_expenditure_gbp_thousands",
+    "csc_excluding_cla_share_pct",
+]
+# England 2024-25 from the real extract's national row (rounded): spend other than on looked-
+# after children per child aged 0-17, looked-after spend per child looked after on 31 March
+# (8,917,040 thousand / 81,770), and children's social care as a share of all service spend.
+ENGLAND_SPEND = {"non_cla_per_child": 654.0, "cla_per_child": 109_000.0, "csc_share_pct": 9.5}
+DEPRIVATION = {code: d for code, _, d, _ in AUTHORITIES} | {LA_NUMBER: DEMOTON_PROFILE[0]}
+
+
+@dataclass
+class Spend:
+    """One area's year, in pounds (the file writes thousands)."""
+
+    csc: float
+    cla: float
+    total_service: float
+    population: int
+
+    def __add__(self, other: Spend) -> Spend:
+        return Spend(
+            self.csc + other.csc,
+            self.cla + other.cla,
+            self.total_service + other.total_service,
+            self.population + other.population,
+        )
+
+
+@dataclass
+class _Profile:  # what services.finance reads of a child profile
+    child: Child
+
+
+def _demoton_outturn(children: list[Child], window, seed: int, population: int) -> dict:
+    """(end year) -> (all outturn, looked-after outturn) in pounds: the rows of Demoton's own
+    local/finance.csv, recomputed by the same function with the same seed."""
+    profiles = [_Profile(child) for child in children]
+    out: dict[int, list[float]] = {}
+    for label, category, basis, pounds in services.finance(profiles, window, seed, population):
+        if basis != "outturn":
+            continue
+        totals = out.setdefault(int(label[:4]) + 1, [0.0, 0.0])
+        totals[0] += pounds
+        totals[1] += pounds if category == "looked_after" else 0
+    return {year: tuple(pair) for year, pair in out.items()}
+
+
+def _share(code: str, seed: int, end_year: int) -> float:
+    """Children's social care as a % of all service spend: higher where more deprived."""
+    rng = random.Random(f"demoton:{seed}:benchmarks:spending-share:{code}")
+    level = math.exp(0.12 * DEPRIVATION.get(code, 0.0) + rng.gauss(0.0, 0.1))
+    year = random.Random(f"demoton:{seed}:benchmarks:spending-share:{code}:{end_year}")
+    return ENGLAND_SPEND["csc_share_pct"] * level * math.exp(year.gauss(0.0, 0.02))
+
+
+def _modelled_spend(area: Area, end_year: int, seed: int, counts: Counter) -> Spend:
+    """England (no noise) or a fictional authority: spend other than on care per child around
+    England's, more where more deprived; care spend follows the children looked after."""
+    prices = (1 + services.GROWTH) ** (end_year - 2025)
+    persistent = random.Random(f"demoton:{seed}:benchmarks:spending:{area.code}")
+    yearly = random.Random(f"demoton:{seed}:benchmarks:spending:{area.code}:{end_year}")
+    noise = 1.0 if area.factors else 0.0
+    deprivation = DEPRIVATION.get(area.old_la_code, 0.0)
+    other = math.exp(0.15 * deprivation + noise * persistent.gauss(0.0, 0.1))
+    unit = math.exp(noise * persistent.gauss(0.0, 0.12))
+    other *= math.exp(noise * yearly.gauss(0.0, 0.03))
+    unit *= math.exp(noise * yearly.gauss(0.0, 0.03))
+    population = counts["population"]
+    cla = counts["cla_at31"] * ENGLAND_SPEND["cla_per_child"] * unit * prices
+    csc = cla + population * ENGLAND_SPEND["non_cla_per_child"] * other * prices
+    share = ENGLAND_SPEND["csc_share_pct"]
+    if area.factors:
+        share = _share(area.old_la_code, seed, end_year)
+    return Spend(csc, cla, csc * 100 / share, population)
+
+
+def spending(children: list[Child], window, seed: int, population: int, counts) -> dict:
+    """(area code, end year) -> Spend, for England, the region and every authority."""
+    england, region, authorities = _areas(seed)
+    outturn = _demoton_outturn(children, window, seed, population)
+    out = {}
+    for end_year in window.years:
+        out[england.code, end_year] = _modelled_spend(
+            england, end_year, seed, counts[england.code, end_year]
+        )
+        regional = Spend(0.0, 0.0, 0.0, 0)
+        for area in authorities:
+            if area.factors:
+                spend = _modelled_spend(area, end_year, seed, counts[area.code, end_year])
+            else:
+                csc, cla = outturn.get(end_year, (0.0, 0.0))
+                share = _share(area.old_la_code, seed, end_year)
+                spend = Spend(csc, cla, csc * 100 / share, population)
+            out[area.code, end_year] = spend
+            regional = regional + spend
+        out[region.code, end_year] = regional
+    return out
+
+
+def _spending_cells(spend: Spend) -> list[str]:
+    """The measure cells as the real extract writes them (floats: 53309.0, 19.5, 2528.0)."""
+    thousands = spend.csc / 1000
+    per_child = round(spend.csc / spend.population) if spend.population else 0
+    other_share = 100 * (spend.csc - spend.cla) / spend.csc if spend.csc else 0.0
+    return [
+        repr(round(thousands, 2)),
+        repr(round(spend.total_service / 1000, 2)),
+        repr(round(100 * spend.csc / spend.total_service, 1) if spend.total_service else 0.0),
+        repr(float(spend.population)),
+        repr(float(per_child)),
+        repr(round(spend.cla / 1000, 2)),
+        repr(round(other_share, 1)),
+    ]
+
+
+def spending_rows(spend: dict, seed: int, years: list[int]) -> list[list[str]]:
+    """Authorities by ONS code, then England ("National"), then the region, latest year first."""
+    england, region, authorities = _areas(seed)
+    rows = []
+    for end_year in sorted(years, reverse=True):
+        period = f"{end_year - 1}/{str(end_year)[-2:]}"
+        for area in sorted(authorities, key=lambda a: a.code):
+            cells = _spending_cells(spend[area.code, end_year])
+            rows.append([period, area.level, area.name, area.code, f"{area.old_la_code}.0", *cells])
+        rows.append(
+            [
+                period,
+                "National",
+                "National",
+                "",
+                "",
+                *_spending_cells(spend[england.code, end_year]),
+            ]
+        )
+        rows.append(
+            [
+                period,
+                "Regional",
+                region.name,
+                "",
+                "",
+                *_spending_cells(spend[region.code, end_year]),
+            ]
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 
 
@@ -703,4 +874,8 @@ def write_benchmark_files(
         rows = _dataset_rows(dataset, counts, areas, years)
         written[dataset.file] = _write(folder / dataset.file, dataset.header(), rows)
     written[SN_FILE] = _write(folder / SN_FILE, SN_HEADER, statistical_neighbours())
+    spend = spending(children, window, seed, population, counts)
+    written[SPENDING_FILE] = _write(
+        folder / SPENDING_FILE, SPENDING_HEADER, spending_rows(spend, seed, years)
+    )
     return written

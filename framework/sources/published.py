@@ -7,6 +7,11 @@
   per area, period, breakdown (the filters, as JSON) and measure (the indicator's name): table
   ``published_statistics``. Symbols are kept as published in ``value_code``; ``value`` is then
   missing.
+* DfE dashboard extracts (the files behind DfE's children's social care dashboards, e.g. spend
+  per child from the RO3/RSX outturn, children in need per 10,000): the EES time and level
+  columns without ``time_identifier``; the area may be named in ``geo_breakdown``, England and
+  the regions may have no code, and ``old_la_code`` may be written ``805.0``. Read like EES
+  files (``time_identifier`` left empty): see ``_dashboard_areas``.
 * Statistical neighbours, two wide layouts: the 2025 model (``old_la_code, la_name, region_ind,
   region_name, SN_1, SN_1P, … SN_10, SN_10P``) and the April 2021 groupings (``LA num, LA Name,
   LA number, GOInd, GOReg, SN1, SNP, SN2, SNP, …``, the ``SNP`` header repeated). Each is read
@@ -83,8 +88,29 @@ GEOGRAPHY_COLUMNS = (
     "mat_id",
     "mat_name",
 )
-EES_STRUCTURE = frozenset(TIME_COLUMNS + GEOGRAPHY_COLUMNS)
+# DfE dashboard extracts name every area (England "National", regions, authorities) here.
+DASHBOARD_NAME = "geo_breakdown"
+EES_STRUCTURE = frozenset((*TIME_COLUMNS, *GEOGRAPHY_COLUMNS, DASHBOARD_NAME))
 EES_REQUIRED = frozenset({"time_period", "time_identifier", "geographic_level"})
+DASHBOARD_REQUIRED = frozenset({"time_period", "geographic_level"})
+# England and its regions by name (ONS codes), for dashboard rows that give only a name; a
+# region not listed is keyed by its name. The demo's fictional region is listed with the code
+# its EES files give it (framework/demo/benchmarks.py), so that it is one region, not two.
+ENGLAND = ("E92000001", "England")
+REGION_CODES = {
+    "north east": "E12000001",
+    "north west": "E12000002",
+    "yorkshire and the humber": "E12000003",
+    "east midlands": "E12000004",
+    "west midlands": "E12000005",
+    "east of england": "E12000006",
+    "london": "E12000007",
+    "south east": "E12000008",
+    "south west": "E12000009",
+    "inner london": "E13000001",
+    "outer london": "E13000002",
+    "demoton region": "X15000001",
+}
 
 # The code (and name) that identifies the area at each geographic level.
 LEVEL_AREA = {
@@ -166,10 +192,23 @@ def _sn_layout(header: list[str]) -> str | None:
     return None
 
 
+def _ees_layout(header: list[str]) -> str | None:
+    """'ees' (EES tidy), 'dashboard' (a DfE dashboard extract: no time_identifier, an area
+    column) or None."""
+    names = {c.lower() for c in header}
+    if names >= EES_REQUIRED:
+        return "ees"
+    areas = names & (set(GEOGRAPHY_COLUMNS) | {DASHBOARD_NAME}) - {"geographic_level"}
+    if names >= DASHBOARD_REQUIRED and areas:
+        return "dashboard"
+    return None
+
+
 def identify_published_csv(path: str | Path) -> str | None:
-    """'ees_tidy', 'statistical_neighbours' or None (not a layout this module reads)."""
+    """'ees_tidy' (also DfE dashboard extracts, read the same way), 'statistical_neighbours'
+    or None (not a layout this module reads)."""
     header = _read_header(Path(path))
-    if {c.lower() for c in header} >= EES_REQUIRED:
+    if _ees_layout(header):
         return "ees_tidy"
     if _sn_layout(header):
         return "statistical_neighbours"
@@ -187,7 +226,8 @@ def read_published(path: str | Path) -> ReadResult:
     raise UnreadableFile(
         path,
         "this is not an Explore Education Statistics tidy CSV (time_period, time_identifier, "
-        "geographic_level columns) nor a statistical neighbours table",
+        "geographic_level columns), a DfE dashboard extract (time_period, geographic_level and "
+        "area columns) nor a statistical neighbours table",
     )
 
 
@@ -214,6 +254,16 @@ def _text(series: pd.Series) -> pd.Series:
     """Stripped text; blanks become missing."""
     out = series.astype("string").str.strip()
     return out.mask(out == "", pd.NA)
+
+
+def _la_codes(frame: pd.DataFrame) -> pd.Series | object:
+    """``old_la_code`` as three digits of text ("805.0" and "5" → "805", "005"); other
+    values as written; NA when the file has no such column."""
+    if "old_la_code" not in frame:
+        return pd.NA
+    codes = _text(frame["old_la_code"]).str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    digits = codes.str.fullmatch(r"\d{1,3}").fillna(False)
+    return codes.where(~digits, codes.str.zfill(3))
 
 
 def parse_cells(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -304,6 +354,9 @@ def _areas(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
             code[rows] = _text(frame[code_col])[rows]
         if name_col in frame:
             name[rows] = _text(frame[name_col])[rows]
+    if DASHBOARD_NAME in frame:
+        name = name.fillna(_text(frame[DASHBOARD_NAME]))
+    _dashboard_areas(frame, level, code, name, source)
     other = ~known
     for code_col, name_col in SPECIFIC_CODES:
         if code_col not in frame:
@@ -317,8 +370,26 @@ def _areas(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     return code, name, source
 
 
+def _dashboard_areas(
+    frame: pd.DataFrame, level: pd.Series, code: pd.Series, name: pd.Series, source: pd.Series
+) -> None:
+    """Dashboard extracts without a country or region code column: a National row is
+    England's (E92000001, named "England" as in EES files; the dashboards write "National"),
+    a Regional row takes its region's ONS code by name, else its name as its code. A code
+    column present but blank is still an error (the checks flag it)."""
+    if "country_code" not in frame:
+        rows = level == "national"
+        code[rows], name[rows] = ENGLAND
+    if "region_code" not in frame:
+        rows = (level == "regional") & name.notna()
+        named = name[rows].str.lower().map(REGION_CODES)
+        code[rows] = named.fillna(name[rows])
+        source[rows] = DASHBOARD_NAME
+
+
 def _read_ees(path: Path) -> ReadResult:
-    result = _result(path, "ees_tidy_csv")
+    layout = _ees_layout(_read_header(path))
+    result = _result(path, "dfe_dashboard_csv" if layout == "dashboard" else "ees_tidy_csv")
     raw = _read_strings_plain(path)
     raw.index = pd.RangeIndex(1, len(raw) + 1)
     raw.columns = [c.strip() for c in raw.columns]
@@ -398,7 +469,7 @@ def _read_ees(path: Path) -> ReadResult:
             "time_identifier": time_identifier,
             "geographic_level": _text(frame["geographic_level"]),
             "area_code": area_code,
-            "old_la_code": _text(frame["old_la_code"]) if "old_la_code" in frame else pd.NA,
+            "old_la_code": _la_codes(frame),
             "area_name": area_name,
             "breakdown": breakdown,
         },
@@ -469,7 +540,7 @@ def _authority_regions(frame: pd.DataFrame, area_code: pd.Series) -> pd.DataFram
     rows = pd.DataFrame(
         {
             "area_code": area_code,
-            "old_la_code": _text(frame["old_la_code"]) if "old_la_code" in frame else pd.NA,
+            "old_la_code": _la_codes(frame),
             "area_name": _text(frame["la_name"]) if "la_name" in frame else pd.NA,
             "region_code": _text(frame["region_code"]),
             "region_name": _text(frame["region_name"]) if "region_name" in frame else pd.NA,

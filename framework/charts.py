@@ -328,3 +328,45 @@ def comparison_lines(
             tooltip=["area", "year", alt.Tooltip("value:Q", format=value_format)],
         )
     )  # fmt: skip
+
+
+def authority_scatter(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    x_title: str,
+    y_title: str,
+    x_format: str,
+    y_format: str,
+) -> alt.Chart | None:
+    """One point per authority (``area_name``, ``role``): ``x`` against ``y``, the chosen
+    authority and its neighbours in their own colours and drawn on top. No trend line: a line
+    through authorities invites reading spend as cause."""
+    rows = frame[frame[x].notna() & frame[y].notna()]
+    if rows.empty:
+        return None
+    order = {"other": 0, "neighbour": 1, "authority": 2}
+    rows = rows.assign(
+        **{x: rows[x].astype(float), y: rows[y].astype(float)},
+        layer=rows["role"].map(order).fillna(0),
+    ).sort_values("layer")
+    return (
+        alt.Chart(rows)
+        .mark_circle(opacity=0.85)
+        .encode(
+            x=alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=x_format),
+                    scale=alt.Scale(zero=False)),
+            y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format),
+                    scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "role:N",
+                scale=alt.Scale(domain=list(ROLE_COLOURS), range=list(ROLE_COLOURS.values())),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            size=alt.Size("layer:Q", scale=alt.Scale(range=[40, 160]), legend=None),
+            order="layer:Q",
+            tooltip=["area_name", alt.Tooltip(f"{x}:Q", format=x_format),
+                     alt.Tooltip(f"{y}:Q", format=y_format)],
+        )
+    )  # fmt: skip

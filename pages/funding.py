@@ -1,0 +1,204 @@
+"""Funding context, for corporate leaders: what is spent, per child, against demand, outcomes
+and comparable authorities.
+
+The authority's own spending comes from its finance template (framework/engine/funding.py);
+other authorities' from the published spending extract DfE derives from MHCLG's revenue
+outturn. Spend has no polarity: nothing here is coloured good or bad.
+"""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from framework.charts import OKABE_ITO, ROLE_COLOURS, authority_scatter
+from framework.engine.funding import CAVEAT, DEMAND_LABELS, OUTCOMES
+from framework.formatting import money
+from pages.common import authority_choice, engine, settings, shown, store_path
+from pages.downloads import chart_downloads, table_downloads
+
+ROLE_WORDS = {
+    "authority": "chosen authority",
+    "neighbour": "statistical neighbour",
+    "neighbour_average": "neighbours' average",
+    "region": "region",
+    "england": "England",
+}
+
+st.title("Funding")
+st.caption(
+    "Children's services spending over time and per child, beside demand, outcomes and "
+    "comparable authorities. Spending is context, not a score."
+)
+st.info(CAVEAT, icon=":material/info:")
+if not store_path().exists():
+    st.warning("No store yet: load returns, or run `make run` for the demo authority.")
+    st.stop()
+threshold = settings().disclosure_threshold
+
+# --- the authority's own spending ---------------------------------------------------------------
+st.header("Your spending")
+over_time = engine("funding.spend_over_time")
+if over_time.empty:
+    st.info(
+        "No finance data is loaded. Fill the *finance* template (templates/finance.csv: year, "
+        "category, outturn or budget, spend in pounds) and load it on the *Data loaded* page."
+    )
+else:
+    categories = over_time[over_time["category"] != "total"]
+    bars = (
+        alt.Chart(categories.assign(spend=categories["spend_gbp"].astype(float) / 1e6))
+        .mark_bar()
+        .encode(
+            x=alt.X("year:O", title=None),
+            y=alt.Y("spend:Q", title="£ million (outturn)"),
+            color=alt.Color(
+                "label:N",
+                scale=alt.Scale(range=OKABE_ITO[:5]),
+                legend=alt.Legend(title=None, orient="bottom", columns=2),
+            ),
+            tooltip=["year", "label", alt.Tooltip("spend:Q", format=",.2f", title="£m")],
+        )
+    )
+    totals = over_time[over_time["category"] == "total"]
+    words = ", ".join(
+        f"{y}: {money(v)}" for y, v in zip(totals["year"], totals["spend_gbp"], strict=True)
+    )
+    st.altair_chart(bars, width="stretch", alt=f"Spending by category each year. Totals {words}.")
+    chart_downloads(bars, name="spending by category")
+    readable = pd.DataFrame(
+        {
+            "Year": over_time["year"],
+            "Category": over_time["label"],
+            "Outturn": over_time["outturn_gbp"].map(money),
+            "Budget": over_time["budget_gbp"].map(money),
+            "Outturn minus budget": over_time["outturn_minus_budget_gbp"].map(money),
+        }
+    )
+    with st.expander("Spending by category, every year"):
+        st.dataframe(readable, hide_index=True)
+    table_downloads(readable, name="spending by category", counts=[])
+
+    st.subheader("Per child")
+    per_child = engine("funding.spend_per_child", threshold=threshold)
+    table = pd.DataFrame(
+        {
+            "Year": per_child["year"],
+            "Spend": per_child["spend_gbp"].map(money),
+            "Children aged 0–17": per_child["children_0_17"],
+            "Per child aged 0–17": per_child["per_child_gbp"].map(money),
+            "Children in need (in the year)": per_child["children_in_need"],
+            "Per child in need": per_child["per_child_in_need_gbp"].map(money),
+            "Looked after on 31 March": per_child["looked_after_31_march"],
+            "Looked-after spend per looked-after child": per_child[
+                "per_looked_after_child_gbp"
+            ].map(money),
+        }
+    )
+    counts = ["Children aged 0–17", "Children in need (in the year)", "Looked after on 31 March"]
+    st.dataframe(shown(table, counts), hide_index=True)
+    notes = [n for n in per_child["note"].dropna().unique() if n]
+    for note in notes:
+        st.caption(note)
+    table_downloads(table, name="spend per child", counts=counts)
+
+# --- against comparable authorities -------------------------------------------------------------
+st.header("Against comparable authorities")
+code = authority_choice()
+if code is None:
+    st.info(
+        "No published statistics are loaded, so there is nothing to compare with. Load DfE's "
+        "spending extract and the children in need and looked-after files (see the README)."
+    )
+    st.stop()
+against = engine("funding.spend_against_comparators", code)
+with_spend = against[against["spend_per_child_gbp"].notna()]
+if with_spend.empty:
+    st.info("No published spending for this authority and its comparators.")
+else:
+    year = with_spend["spending_year"].dropna().iloc[0]
+    order = list(with_spend["area_name"])
+    role_colour = {**ROLE_COLOURS, "neighbour_average": OKABE_ITO[1], "region": OKABE_ITO[2],
+                   "england": "#000000"}  # fmt: skip
+    comparison = (
+        alt.Chart(with_spend.assign(spend=with_spend["spend_per_child_gbp"].astype(float)))
+        .mark_bar()
+        .encode(
+            y=alt.Y("area_name:N", sort=order, title=None),
+            x=alt.X("spend:Q", title=f"spend per child aged 0–17, £ ({year})"),
+            color=alt.Color(
+                "role:N",
+                scale=alt.Scale(domain=list(role_colour), range=list(role_colour.values())),
+                legend=None,
+            ),
+            tooltip=["area_name", alt.Tooltip("spend:Q", format=",.0f", title="£ per child")],
+        )
+    )
+    words = "; ".join(
+        f"{r.area_name} {money(r.spend_per_child_gbp)}" for r in with_spend.itertuples()
+    )
+    st.altair_chart(comparison, width="stretch", alt=f"Spend per child, {year}. {words}")
+    chart_downloads(comparison, name=f"spend per child {code} {year}")
+table = pd.DataFrame(
+    {
+        "Area": against["area_name"],
+        "Compared as": against["role"].map(ROLE_WORDS),
+        "Closeness": against["closeness"].fillna(""),
+        "Year": against["spending_year"],
+        "Spend per child aged 0–17": against["spend_per_child_gbp"].map(money),
+        "Share of all council service spend": against["csc_share_of_total_pct"].map(
+            lambda v: "" if pd.isna(v) else f"{v:.1f}%"
+        ),
+        "Looked-after spend per looked-after child": against[
+            "spend_per_looked_after_child_gbp"
+        ].map(money),
+        "Note": against["note"].fillna(""),
+    }
+)
+st.dataframe(table, hide_index=True)
+table_downloads(table, name=f"spend against comparators {code}", counts=[])
+
+position = engine("funding.national_position", code)
+if position is not None and pd.notna(position.value):
+    st.markdown(
+        f"**In England ({position.spending_year}):** {money(position.value)} per child, "
+        f"{position.words}. Lowest {money(position.minimum)}, median {money(position.median)}, "
+        f"highest {money(position.maximum)}; England as a whole {money(position.england)}."
+    )
+
+# --- spend beside demand and outcomes ------------------------------------------------------------
+st.header("Spend beside demand and outcomes")
+scatter = engine("funding.spend_and_demand", old_la_code=code)
+choices = {f"{k}_per_10k": f"{v} (per 10,000 children)" for k, v in DEMAND_LABELS.items()}
+choices |= {column: label for column, (_, label) in OUTCOMES.items()}
+choices = {k: v for k, v in choices.items() if k in scatter}
+against_what = st.selectbox("Beside", list(choices), format_func=choices.get)
+plot = authority_scatter(
+    scatter,
+    x="spend_per_child_gbp",
+    y=against_what,
+    x_title="spend per child aged 0–17, £",
+    y_title=choices[against_what],
+    x_format=",.0f",
+    y_format=".0f" if against_what.endswith("10k") else ".1f",
+)
+if plot is None:
+    st.info("No authority has both figures.")
+else:
+    chosen = scatter[scatter["role"] != "other"]
+    words = "; ".join(
+        f"{r.area_name}: {money(r.spend_per_child_gbp)}, {getattr(r, against_what):.1f}"
+        for r in chosen.itertuples()
+        if pd.notna(getattr(r, against_what)) and pd.notna(r.spend_per_child_gbp)
+    )
+    st.altair_chart(
+        plot,
+        width="stretch",
+        alt=f"Each authority's spend per child and {choices[against_what]}. {words}",
+    )
+    st.caption(
+        f"{len(scatter)} authorities; the chosen one and its neighbours are coloured. No line is "
+        "drawn through the points: spending more does not, by itself, cause either."
+    )
+    chart_downloads(plot, name=f"spend and {against_what}")
+columns = ["area_name", "role", "spending_year", "spend_per_child_gbp", *choices]
+table_downloads(scatter[columns], name="spend and demand, all authorities", counts=[])

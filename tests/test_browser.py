@@ -225,6 +225,8 @@ def test_every_page_of_the_demo_renders_without_errors_in_chromium(demo_app, bro
     bb.open_app(page, demo_app.url, timeout=120)
     links = bb.nav_links(page)
     assert links, "the sidebar shows no pages"
+    titles = {link.title for link in links}
+    assert {"Neglect services", "Funding", "Benchmarking"} <= titles, titles
     folder = _screenshots("page")
     shots, failures = [], {}
     for number, link in enumerate(links, 1):

@@ -113,3 +113,110 @@ def cohort(frame: pd.DataFrame, first: str, title: str) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# --- benchmarking ----------------------------------------------------------------------------
+
+PUBLISHED_FORMAT = {"percent": ".1f", "rate per 10,000": ".0f", "count": ",.0f", "average": ".1f"}
+NO_POLARITY = "— (no polarity)"
+
+
+def published(value, code, unit: str) -> str:
+    """A published figure as text: its EES symbol when it has one (never 0 for c, x, z; "k"
+    rounds to 0 and is shown as k), else the number in the measure's unit."""
+    if code and code != "k":
+        return str(code)
+    if code == "k":
+        return "k"
+    if _missing(value):
+        return ""
+    text = format(float(value), PUBLISHED_FORMAT.get(unit, ".1f"))
+    return f"{text}%" if unit == "percent" else text
+
+
+def benchmark_glance(table: pd.DataFrame) -> pd.DataFrame:
+    """``benchmarking.overview_table`` in words: one row per shared measure."""
+    units = table["unit"]
+
+    def column(values, codes=None) -> list[str]:
+        codes = [None] * len(table) if codes is None else codes
+        return [published(v, c, u) for v, c, u in zip(values, codes, units, strict=True)]
+
+    return pd.DataFrame(
+        {
+            "Measure": table["label"],
+            "Year": table["time_period"],
+            "This authority": column(table["value"], list(table["value_code"])),
+            "England": column(table["england"]),
+            "Region": column(table["region"]),
+            "Neighbours' average": column(table["neighbours_average"]),
+            "Quarter of authorities": table["band"].fillna(NO_POLARITY),
+            "Against England and over time": table["flag"].fillna(""),
+            "Framework indicator": table["indicator_id"].fillna(""),
+        }
+    )
+
+
+# --- funding ---------------------------------------------------------------------------------
+
+ROLE_WORDS = {
+    "authority": "chosen authority",
+    "neighbour": "statistical neighbour",
+    "neighbour_average": "neighbours' average",
+    "region": "region",
+    "england": "England",
+}
+PER_CHILD_COUNTS = ["Children aged 0–17", "Children in need (in the year)"]
+PER_CHILD_COUNTS += ["Looked after on 31 March"]
+
+
+def money(value) -> str:
+    from framework.formatting import money as formatted
+
+    return formatted(value)
+
+
+def spend_per_child(per_child: pd.DataFrame) -> pd.DataFrame:
+    """``funding.spend_per_child`` in words (counts stay numbers, missing where hidden)."""
+    return pd.DataFrame(
+        {
+            "Year": per_child["year"],
+            "Spend": per_child["spend_gbp"].map(money),
+            "Children aged 0–17": per_child["children_0_17"],
+            "Per child aged 0–17": per_child["per_child_gbp"].map(money),
+            "Children in need (in the year)": per_child["children_in_need"],
+            "Per child in need": per_child["per_child_in_need_gbp"].map(money),
+            "Looked after on 31 March": per_child["looked_after_31_march"],
+            "Looked-after spend per looked-after child": per_child[
+                "per_looked_after_child_gbp"
+            ].map(money),
+        }
+    )
+
+
+def spend_against(against: pd.DataFrame) -> pd.DataFrame:
+    """``funding.spend_against_comparators`` in words."""
+    return pd.DataFrame(
+        {
+            "Area": against["area_name"],
+            "Compared as": against["role"].map(ROLE_WORDS),
+            "Closeness": against["closeness"].fillna(""),
+            "Year": against["spending_year"],
+            "Spend per child aged 0–17": against["spend_per_child_gbp"].map(money),
+            "Share of all council service spend": against["csc_share_of_total_pct"].map(
+                lambda v: "" if _missing(v) else f"{v:.1f}%"
+            ),
+            "Looked-after spend per looked-after child": against[
+                "spend_per_looked_after_child_gbp"
+            ].map(money),
+            "Note": against["note"].fillna(""),
+        }
+    )
+
+
+def with_hidden(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Count columns as text, a hidden (missing) count as ``c``."""
+    out = frame.copy()
+    for name in columns:
+        out[name] = [SUPPRESSED if _missing(v) else f"{float(v):,.0f}" for v in out[name]]
+    return out

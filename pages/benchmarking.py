@@ -9,12 +9,13 @@ chosen, so the page works for the authority's own figures and for its neighbours
 import pandas as pd
 import streamlit as st
 
+from framework import readable
 from framework.charts import comparison_lines, funnel_chart
 from framework.engine.benchmarking import shared_measure
+from framework.readable import published as figure
 from pages.common import authority_choice, engine, settings, store_path
 from pages.downloads import chart_downloads, table_downloads
 
-PERCENT_FORMAT = {"percent": ".1f", "rate per 10,000": ".0f", "count": ",.0f", "average": ".1f"}
 LOAD_HELP = (
     "No published statistics are loaded. Download the authority-level files from Explore "
     "Education Statistics (Children in need, Children looked after, the social work workforce) "
@@ -42,38 +43,8 @@ if table.empty:
     st.stop()
 
 
-def _shown(value, code_, unit: str) -> str:
-    """A published figure as text: its EES symbol when it has one (never 0 for c, x, z)."""
-    if code_ and code_ != "k":
-        return str(code_)
-    if value is None or pd.isna(value):
-        return ""
-    text = format(float(value), PERCENT_FORMAT.get(unit, ".1f"))
-    return f"{text}%" if unit == "percent" else text
-
-
 st.subheader("At a glance")
-glance = pd.DataFrame(
-    {
-        "Measure": table["label"],
-        "Year": table["time_period"],
-        "This authority": [
-            _shown(v, c, u)
-            for v, c, u in zip(table["value"], table["value_code"], table["unit"], strict=True)
-        ],
-        "England": [
-            _shown(v, None, u) for v, u in zip(table["england"], table["unit"], strict=True)
-        ],
-        "Region": [_shown(v, None, u) for v, u in zip(table["region"], table["unit"], strict=True)],
-        "Neighbours' average": [
-            _shown(v, None, u)
-            for v, u in zip(table["neighbours_average"], table["unit"], strict=True)
-        ],
-        "Quarter of authorities": table["band"].fillna("— (no polarity)"),
-        "Against England and over time": table["flag"].fillna(""),
-        "Framework indicator": table["indicator_id"].fillna(""),
-    }
-)
+glance = readable.benchmark_glance(table)
 st.dataframe(glance, hide_index=True)
 worrying = table[table["flag"] == "worse and getting worse"]
 for words in worrying["flag_words"]:
@@ -88,11 +59,11 @@ if shared.caveat:
     st.caption(shared.caveat)
 series = engine("benchmarking.series", chosen, code, threshold=threshold)
 series = series.assign(area=series["area_name"])
-value_format = PERCENT_FORMAT.get(shared.unit, ".1f")
+value_format = readable.PUBLISHED_FORMAT.get(shared.unit, ".1f")
 chart = comparison_lines(series, value_format=value_format, value_title=shared.unit)
 if chart is not None:
     words = "; ".join(
-        f"{r.area} {r.year}: {_shown(r.value, r.value_code, shared.unit) or 'no figure'}"
+        f"{r.area} {r.year}: {figure(r.value, r.value_code, shared.unit) or 'no figure'}"
         for r in series[series["role"].isin(["authority", "england"])].itertuples()
     )
     st.altair_chart(chart, width="stretch", alt=f"{measures[chosen]} over time. {words}")
@@ -103,7 +74,7 @@ long = pd.DataFrame(
         "Compared as": series["role"].str.replace("_", " "),
         "Year": series["time_period"],
         "Figure": [
-            _shown(v, c, shared.unit)
+            figure(v, c, shared.unit)
             for v, c in zip(series["value"], series["value_code"], strict=True)
         ],
         "Counted": series["numerator"],
@@ -119,9 +90,9 @@ if where.n_authorities:
     unit = where.unit
     line = (
         f"In {where.time_period}, of {where.n_authorities} authorities with a figure: lowest "
-        f"{_shown(where.minimum, None, unit)}, median {_shown(where.median, None, unit)}, "
-        f"highest {_shown(where.maximum, None, unit)}; England {_shown(where.england, None, unit)}"
-        f". This authority: {_shown(where.value, where.value_code, unit) or 'no figure'}"
+        f"{figure(where.minimum, None, unit)}, median {figure(where.median, None, unit)}, "
+        f"highest {figure(where.maximum, None, unit)}; England {figure(where.england, None, unit)}"
+        f". This authority: {figure(where.value, where.value_code, unit) or 'no figure'}"
     )
     line += f", in the **{where.band}**." if where.band else "."
     st.markdown(line)
@@ -147,7 +118,7 @@ if funnel is not None:
     if plot is not None:
         placed = funnel.points[funnel.points["role"] != "other"]
         words = "; ".join(
-            f"{r.area_name}: {_shown(r.plotted, None, shared.unit)}, {r.position}"
+            f"{r.area_name}: {figure(r.plotted, None, shared.unit)}, {r.position}"
             for r in placed.itertuples()
         )
         st.altair_chart(
@@ -156,7 +127,7 @@ if funnel is not None:
             alt=f"Funnel plot of all authorities around England ({funnel.target:.1f}). {words}",
         )
         st.caption(
-            f"The line is England ({_shown(funnel.target, None, shared.unit)}, from "
+            f"The line is England ({figure(funnel.target, None, shared.unit)}, from "
             f"{funnel.target_from}); the dashed lines are the 95% limits and the dotted lines "
             "99.8%. With large numbers most authorities differ from England by more than chance "
             "alone: the limits say how sure a difference is, not whether it matters."

@@ -10,19 +10,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from framework import readable
 from framework.charts import OKABE_ITO, ROLE_COLOURS, authority_scatter
 from framework.engine.funding import CAVEAT, DEMAND_LABELS, OUTCOMES
 from framework.formatting import money
 from pages.common import authority_choice, engine, settings, shown, store_path
 from pages.downloads import chart_downloads, table_downloads
-
-ROLE_WORDS = {
-    "authority": "chosen authority",
-    "neighbour": "statistical neighbour",
-    "neighbour_average": "neighbours' average",
-    "region": "region",
-    "england": "England",
-}
 
 st.title("Funding")
 st.caption(
@@ -65,7 +58,7 @@ else:
     )
     st.altair_chart(bars, width="stretch", alt=f"Spending by category each year. Totals {words}.")
     chart_downloads(bars, name="spending by category")
-    readable = pd.DataFrame(
+    by_category = pd.DataFrame(
         {
             "Year": over_time["year"],
             "Category": over_time["label"],
@@ -75,26 +68,13 @@ else:
         }
     )
     with st.expander("Spending by category, every year"):
-        st.dataframe(readable, hide_index=True)
-    table_downloads(readable, name="spending by category", counts=[])
+        st.dataframe(by_category, hide_index=True)
+    table_downloads(by_category, name="spending by category", counts=[])
 
     st.subheader("Per child")
     per_child = engine("funding.spend_per_child", threshold=threshold)
-    table = pd.DataFrame(
-        {
-            "Year": per_child["year"],
-            "Spend": per_child["spend_gbp"].map(money),
-            "Children aged 0–17": per_child["children_0_17"],
-            "Per child aged 0–17": per_child["per_child_gbp"].map(money),
-            "Children in need (in the year)": per_child["children_in_need"],
-            "Per child in need": per_child["per_child_in_need_gbp"].map(money),
-            "Looked after on 31 March": per_child["looked_after_31_march"],
-            "Looked-after spend per looked-after child": per_child[
-                "per_looked_after_child_gbp"
-            ].map(money),
-        }
-    )
-    counts = ["Children aged 0–17", "Children in need (in the year)", "Looked after on 31 March"]
+    table = readable.spend_per_child(per_child)
+    counts = readable.PER_CHILD_COUNTS
     st.dataframe(shown(table, counts), hide_index=True)
     notes = [n for n in per_child["note"].dropna().unique() if n]
     for note in notes:
@@ -138,22 +118,7 @@ else:
     )
     st.altair_chart(comparison, width="stretch", alt=f"Spend per child, {year}. {words}")
     chart_downloads(comparison, name=f"spend per child {code} {year}")
-table = pd.DataFrame(
-    {
-        "Area": against["area_name"],
-        "Compared as": against["role"].map(ROLE_WORDS),
-        "Closeness": against["closeness"].fillna(""),
-        "Year": against["spending_year"],
-        "Spend per child aged 0–17": against["spend_per_child_gbp"].map(money),
-        "Share of all council service spend": against["csc_share_of_total_pct"].map(
-            lambda v: "" if pd.isna(v) else f"{v:.1f}%"
-        ),
-        "Looked-after spend per looked-after child": against[
-            "spend_per_looked_after_child_gbp"
-        ].map(money),
-        "Note": against["note"].fillna(""),
-    }
-)
+table = readable.spend_against(against)
 st.dataframe(table, hide_index=True)
 table_downloads(table, name=f"spend against comparators {code}", counts=[])
 

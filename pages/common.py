@@ -493,6 +493,14 @@ def _authorities(store_key: tuple) -> tuple[dict[str, str], str | None]:
     return names, home
 
 
+def home_authority_code() -> str | None:
+    """The authority's own number (config.toml ``la_number``) when the published statistics
+    hold it, else None."""
+    if not store_path().exists():
+        return None
+    return _authorities(_store_key())[1]
+
+
 def authority_choice(label: str = "Authority") -> str | None:
     """A select box of the authorities the published statistics hold, kept in the link
     (``?la=302``) and the session; the authority's own (``la_number`` in config.toml) first.

@@ -11,6 +11,7 @@ import dataclasses
 
 import streamlit as st
 
+from framework import pack_sections
 from framework.engine.catalogue import catalogue
 from framework.engine.overview import boxes
 from framework.engine.periods import Period
@@ -18,7 +19,9 @@ from framework.export import DisclosureError, file_stem
 from framework.meeting_pack import PRINT_HELP, render_pack
 from pages.common import (
     _store_key,
+    engine,
     filter_caption,
+    home_authority_code,
     indicator_detail,
     latest_period_label,
     overview,
@@ -44,6 +47,7 @@ def _pack(
     demo: bool,
     filters_text: str,
     threshold: int,
+    extras: tuple[str, ...] = (),
 ) -> str:
     """The pack's HTML. The views come from the app's own cache (pages/common.py), so what a
     leader has already looked at is not worked out again."""
@@ -51,6 +55,7 @@ def _pack(
     details = [indicator_detail(i, period, group, where) for i in indicator_ids]
     chosen = provenance()
     chosen = dataclasses.replace(chosen, period=period, filters=filters_text)
+    sections = [_extra(extra, period, where, name, threshold) for extra in extras]
     return render_pack(
         view,
         details,
@@ -60,7 +65,35 @@ def _pack(
         demo=demo,
         filters_text=filters_text,
         provenance=chosen,
+        extra=[section for section in sections if section is not None],
     )
+
+
+EXTRAS = {
+    "benchmarking": "Benchmarking against England, region and neighbours",
+    "funding": "Funding context",
+    "neglect": "Neglect services",
+}
+
+
+def _extra(extra: str, period: str, where: tuple, name: str, threshold: int):
+    """One of the commissioning and funding pages, as a page of the pack (None when its data
+    is not loaded)."""
+    if extra == "neglect":
+        options = {"where": where, "threshold": threshold}
+        cohort = engine("neglect.neglect_cohort", period, **options)
+        outcomes = engine("neglect.service_outcomes", period, **options)
+        return pack_sections.neglect_section(cohort, outcomes)
+    code = home_authority_code()
+    if extra == "benchmarking":
+        if code is None:
+            return None
+        table = engine("benchmarking.overview_table", code, threshold=threshold)
+        return None if table.empty else pack_sections.benchmarking_section(table, name)
+    per_child = engine("funding.spend_per_child", threshold=threshold)
+    against = engine("funding.spend_against_comparators", code) if code else per_child.iloc[0:0]
+    position = engine("funding.national_position", code) if code else None
+    return pack_sections.funding_section(per_child, against, position, name)
 
 
 def _from_link(known) -> list[str]:
@@ -106,6 +139,14 @@ if chosen:
 else:
     st.query_params.pop("pack", None)
 
+extras = st.pills(
+    "Also include",
+    list(EXTRAS),
+    selection_mode="multi",
+    format_func=EXTRAS.get,
+    key="pack_extras",
+    help="Pages for commissioners and corporate leaders, after the indicators' pages.",
+)
 threshold = settings().disclosure_threshold
 caption = filter_caption(filters)
 try:
@@ -119,6 +160,7 @@ try:
         showing_demo(),
         caption,
         threshold,
+        tuple(extras or ()),
     )
 except DisclosureError as refused:  # the engine hides small counts: this should never happen
     st.error(f"The pack was not made, to protect children: {refused}")
@@ -135,7 +177,8 @@ st.download_button(
     icon=":material/download:",
 )
 st.caption(
-    f"{caption} · {len(chosen)} indicator page(s) · {len(pack.encode('utf-8')) / 1024:,.0f} KB. "
+    f"{caption} · {len(chosen)} indicator page(s), {len(extras or ())} other page(s) · "
+    f"{len(pack.encode('utf-8')) / 1024:,.0f} KB. "
     f"{PRINT_HELP} The file needs no internet and no app: it opens in any browser."
 )
 with st.expander("Preview", expanded=True):

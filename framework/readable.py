@@ -124,10 +124,8 @@ NO_POLARITY = "— (no polarity)"
 def published(value, code, unit: str) -> str:
     """A published figure as text: its EES symbol when it has one (never 0 for c, x, z; "k"
     rounds to 0 and is shown as k), else the number in the measure's unit."""
-    if code and code != "k":
-        return str(code)
-    if code == "k":
-        return "k"
+    if not _missing(code) and str(code).strip():
+        return str(code)  # "k" too: it is read as 0, and shown as published
     if _missing(value):
         return ""
     text = format(float(value), PUBLISHED_FORMAT.get(unit, ".1f"))

@@ -327,6 +327,19 @@ SHARED_MEASURES: tuple[SharedMeasure, ...] = (
         caveat="Episodes of need open on 31 March, as DfE counts them. " + _NOT_PUBLISHED_RATE,
     ),
     SharedMeasure(
+        "cin_rate",
+        "Children in need on 31 March, per 10,000 children",
+        "dfe_dashboard_cin_rates_per10k",
+        "At31_episodes_rate",
+        (),
+        RATE,
+        NO_POLARITY,
+        None,
+        caveat="DfE's own rate (its outcomes and enablers dashboard): episodes of need open on "
+        "31 March per 10,000 children under 18, rounded to a whole number. A higher rate is "
+        "neither good nor bad in itself.",
+    ),
+    SharedMeasure(
         "cp_plans_at31",
         "Children on a child protection plan on 31 March (count)",
         "d5_cpps_at31march_by_duration",

@@ -149,7 +149,14 @@ def test_registry_polarity_matches_the_catalogue() -> None:
             indicator = catalogue.by_id[shared.indicator]
             assert shared.polarity == indicator.polarity, shared.id
     # Rates of children in need, on plans or in care have no polarity (spec §11).
-    for shared_id in ("nfa", "cla_rate", "cla_starts_rate", "cin_at31", "cp_plans_at31"):
+    for shared_id in (
+        "nfa",
+        "cla_rate",
+        "cla_starts_rate",
+        "cin_at31",
+        "cin_rate",
+        "cp_plans_at31",
+    ):
         assert bm.BY_ID[shared_id].polarity == bm.NO_POLARITY
     # Dataset names are matched by their start, never with the years of one file.
     assert all(not any(c.isdigit() for c in s.dataset[-4:]) for s in bm.SHARED_MEASURES)

@@ -329,7 +329,7 @@ SHARED_MEASURES: tuple[SharedMeasure, ...] = (
     SharedMeasure(
         "cin_rate",
         "Children in need on 31 March, per 10,000 children",
-        "dfe_dashboard_cin_rates_per10k",
+        "dfe_dashboard_cin_rates",
         "At31_episodes_rate",
         (),
         RATE,

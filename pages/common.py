@@ -569,3 +569,20 @@ def _warm(store_key: tuple, latest: str) -> None:
         except Exception:  # a warm-up failure must never reach a page
             logging.getLogger(__name__).exception("warming the views failed")
             return
+        if group is None:
+            _warm_commissioning(store_key, latest)
+
+
+def _warm_commissioning(store_key: tuple, latest: str) -> None:
+    """The first views of the neglect services, funding and benchmarking pages, called with
+    the arguments those pages use (so the cache keys match)."""
+    threshold = (("threshold", _threshold()),)
+    with_place = (*threshold, ("where", ()))
+    _call(store_key, "neglect.neglect_cohort", (latest,), with_place)
+    _call(store_key, "neglect.service_outcomes", (latest,), with_place)
+    _call(store_key, "funding.spend_over_time", (), ())
+    _call(store_key, "funding.spend_per_child", (), threshold)
+    home = _authorities(store_key)[1]
+    if home is not None:
+        _call(store_key, "benchmarking.overview_table", (home,), threshold)
+        _call(store_key, "funding.spend_against_comparators", (home,), ())

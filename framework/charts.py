@@ -233,6 +233,7 @@ def funnel_chart(
     rows = points[points[value].notna() & points[size].notna()]
     if rows.empty or curves.empty:
         return None
+    rows = rows[[c for c in dict.fromkeys([label, size, value, role]) if c]]  # only what is drawn
     rows = rows.assign(**{value: rows[value].astype(float), size: rows[size].astype(float)})
     x = alt.X(f"{size}:Q", title=size_title, scale=alt.Scale(zero=False))
     y_axis = alt.Axis(format=value_format, title=value_title)
@@ -303,6 +304,9 @@ def comparison_lines(
     rows = series[series["value"].notna()]
     if rows.empty:
         return None
+    # Only what is drawn: the series' other columns (counts, how many neighbours had a
+    # figure) would travel with the chart into its downloads.
+    rows = rows[["year", "value", "area", "role"]]
     rows = rows.assign(value=rows["value"].astype(float), year=rows["year"].astype(int))
     roles = ["authority", "neighbours_average", "region", "england"]
     colours = dict(zip(roles, [BETTER_COLOUR, OKABE_ITO[1], OKABE_ITO[2], "#000000"], strict=True))
@@ -343,7 +347,7 @@ def authority_scatter(
     """One point per authority (``area_name``, ``role``): ``x`` against ``y``, the chosen
     authority and its neighbours in their own colours and drawn on top. No trend line: a line
     through authorities invites reading spend as cause."""
-    rows = frame[frame[x].notna() & frame[y].notna()]
+    rows = frame[frame[x].notna() & frame[y].notna()][["area_name", "role", x, y]]
     if rows.empty:
         return None
     order = {"other": 0, "neighbour": 1, "authority": 2}

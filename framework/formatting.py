@@ -49,9 +49,11 @@ def money(value) -> str:
     if value is None or pd.isna(value):
         return ""
     value = float(value)
-    if abs(value) >= 1_000_000:
-        return f"£{value / 1_000_000:,.1f}m"
-    return f"£{value:,.0f}"
+    sign = "−" if value < 0 else ""  # a minus sign before the pound sign: −£20,000
+    value = abs(value)
+    if value >= 1_000_000:
+        return f"{sign}£{value / 1_000_000:,.1f}m"
+    return f"{sign}£{value:,.0f}"
 
 
 def trend_words(trend: pd.DataFrame, statistic: str) -> str:

@@ -80,7 +80,7 @@ def service_outcomes(table: pd.DataFrame) -> pd.DataFrame:
                 "95% interval of the change": _interval(
                     row.change_low, row.change_high, row.unit, change=True
                 ),
-                "Reading": "" if hidden else (row.reading or ""),
+                "Reading": "" if hidden or _missing(row.reading) else str(row.reading),
                 "Note": "" if ok else str(row.status),
             }
         )
@@ -148,7 +148,10 @@ def benchmark_glance(table: pd.DataFrame) -> pd.DataFrame:
             "England": column(table["england"]),
             "Region": column(table["region"]),
             "Neighbours' average": column(table["neighbours_average"]),
-            "Quarter of authorities": table["band"].fillna(NO_POLARITY),
+            "Quarter of authorities": [
+                band if isinstance(band, str) else (NO_POLARITY if polarity == "none" else "")
+                for band, polarity in zip(table["band"], table["polarity"], strict=True)
+            ],
             "Against England and over time": table["flag"].fillna(""),
             "Framework indicator": table["indicator_id"].fillna(""),
         }

@@ -88,7 +88,7 @@ for column, frame, first, title in (
     (right, cohort.by_imd_decile, "imd_decile", "IMD decile (1 = most deprived)"),
 ):
     with column:
-        st.subheader(f"By {title.split(' (')[0].lower()}")
+        st.subheader(f"By {'locality' if first == 'locality' else 'IMD decile'}")
         shown_table = readable.cohort(frame, first, title)
         st.dataframe(shown_table, hide_index=True)
         table_downloads(shown_table, name=f"neglect cohort by {first}", filters=filters)
@@ -206,7 +206,3 @@ else:
     st.altair_chart(plot, width="stretch", alt=f"Funnel plot of providers. {words}")
     st.caption(funnel.note)
     chart_downloads(plot, name=f"funnel {measure}", filters=filters)
-if funnel.too_few:
-    st.caption("Too few children to show: " + ", ".join(funnel.too_few) + ".")
-if funnel.no_data:
-    st.caption("No data: " + ", ".join(funnel.no_data) + ".")

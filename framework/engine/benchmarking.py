@@ -1011,7 +1011,9 @@ def _flag_from(
     counted = counted[counted["denominator"] > 0].sort_values("year")
     if kind != "proportion":
         trended = "the trend cannot be tested (no counts are published)"
-    elif len(counted) < MIN_TREND_YEARS or int(counted["year"].iloc[-1]) != year:
+    elif counted.empty or int(counted["year"].iloc[-1]) != year:
+        trended = f"the trend cannot be tested ({year} has no published counts)"
+    elif len(counted) < MIN_TREND_YEARS:
         trended = (
             f"the trend cannot be tested (fewer than {MIN_TREND_YEARS} of the years "
             f"{year - trend_years + 1}-{year} have counts published)"

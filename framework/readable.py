@@ -80,6 +80,8 @@ def service_outcomes(table: pd.DataFrame) -> pd.DataFrame:
                 "95% interval of the change": _interval(
                     row.change_low, row.change_high, row.unit, change=True
                 ),
+                "Children improved": _paired_count(row, "improved_count", hidden),
+                "Children got worse": _paired_count(row, "worse_count", hidden),
                 "Reading": "" if hidden or _missing(row.reading) else str(row.reading),
                 "Note": "" if ok else str(row.status),
             }
@@ -87,6 +89,16 @@ def service_outcomes(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _paired_count(row, column: str, hidden: bool) -> str:
+    """Children who improved (or got worse) on a yes/no measure: shown only with the change's
+    interval (together they would give each other away); blank for other measures."""
+    if row.family not in _PAIRED:
+        return ""
+    value = getattr(row, column, None)
+    return SUPPRESSED if _missing(value) else _count(value)
+
+
+_PAIRED = ("clothed", "breakfast", "sleep")  # the practical yes/no measures
 # Measures counted only after the service (12-month follow-up): no "before", no change.
 _AFTER_ONLY = ("rereferral", "repeat_cp")
 

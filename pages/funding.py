@@ -14,7 +14,7 @@ from framework import readable
 from framework.charts import OKABE_ITO, ROLE_COLOURS, authority_scatter
 from framework.engine.funding import CAVEAT, DEMAND_LABELS, OUTCOMES
 from framework.formatting import money
-from pages.common import authority_choice, engine, settings, shown, store_path
+from pages.common import authority_choice, engine, settings, store_path
 from pages.downloads import chart_downloads, table_downloads
 
 st.title("Funding")
@@ -75,7 +75,7 @@ else:
     per_child = engine("funding.spend_per_child", threshold=threshold)
     table = readable.spend_per_child(per_child)
     counts = readable.PER_CHILD_COUNTS
-    st.dataframe(shown(table, counts), hide_index=True)
+    st.dataframe(readable.with_hidden(table, counts), hide_index=True)
     notes = [n for n in per_child["note"].dropna().unique() if n]
     for note in notes:
         st.caption(note)

@@ -174,7 +174,11 @@ if pairs:
 # --- providers on a funnel plot ------------------------------------------------------------------
 st.header("Providers compared: funnel plot")
 measures = available.funnel_measures
-measure = st.selectbox("Measure", list(measures), format_func=measures.get)
+# Where children ended up is what a commissioner compares first: "after" and follow-up first.
+order = sorted(
+    measures, key=lambda m: ("after" not in m and "12m" not in m, list(measures).index(m))
+)
+measure = st.selectbox("Measure", order, format_func=measures.get)
 funnel = engine(
     "neglect.provider_funnel",
     filters.period,

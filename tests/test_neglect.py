@@ -16,12 +16,14 @@ import duckdb
 import pandas as pd
 import pytest
 
+from framework import readable
 from framework.engine import funnel
 from framework.engine import neglect as view
 from framework.engine import statistics as stats
 from framework.engine.measures import services as sm
 from framework.engine.periods import Period
 from framework.engine.run import register_measures
+from framework.engine.summaries import WHOLE
 from framework.engine.units import MEASURES
 from framework.formatting import percent
 from tests.engine_store import tiny_store
@@ -79,10 +81,14 @@ def _hidden(row: dict, *columns: str) -> bool:
 #   Alpha's paired change (14 children, a mean) would pass on its own, but with Alpha's shares
 #   hidden it must be hidden too (neglect.carry_hiding).
 # Beta's change: three 1s and thirteen 0s: mean 0.1875, SD √((3 − 16 × 0.1875²)/15) = 0.403113,
-#   t(15) = 2.131: ± 2.131 × 0.403113 / 4 = ± 0.214758: −0.027258 to 0.402258. It takes in 0:
-#   "no clear change".
+#   t(15) = 2.131: ± 2.131 × 0.403113 / 4 = ± 0.214758: −0.027258 to 0.402258 (the aggregator's
+#   interval). But the interval's width gives the sum of squares, 3 = improved + worse, and the
+#   mean × 16 = 3 = improved − worse: 3 improved, a count from 1 to 5. So the mean (0.1875 =
+#   0.625 − 0.4375, shown anyway) is shown, its interval, reading and the improved / worse
+#   numbers are not.
 # All: mean 0.212121; sum of squares 9, SD √((9 − 33 × 0.212121²)/32) = 0.484612;
-#   ± 1.959964 × 0.484612 / √33 = ± 0.165343: 0.046779 to 0.377464, "better".
+#   ± 1.959964 × 0.484612 / √33 = ± 0.165343: 0.046779 to 0.377464 (the aggregator's), which
+#   gives back 8 improved and 1 got worse: hidden the same way (the mean 7/33 is shown).
 
 _CLOTHED = [  # (children, provider, before, after)
     (range(0, 5), "Alpha", "yes", "yes"),
@@ -121,10 +127,13 @@ def practical():
     return con, view.service_outcomes(con, PERIOD)
 
 
+PAIR_HIDDEN = ("change_low", "change_high", "reading", "improved", "improved_count", "worse")
+
+
 def test_practical_measure_before_after_and_paired_change_worked_by_hand(practical):
     _, outcomes = practical
     whole = _row(outcomes, view.ALL_SERVICES, view.ALL_PROVIDERS, "clothed")
-    assert whole["status"] == view.OK and not whole["suppressed"]
+    assert whole["status"] == view.OK
     assert whole["n"] == 33
     assert (whole["before_count"], whole["after_count"]) == (14, 21)
     assert whole["before"] == pytest.approx(14 / 33)
@@ -132,23 +141,45 @@ def test_practical_measure_before_after_and_paired_change_worked_by_hand(practic
     assert (whole["before_low"], whole["before_high"]) == pytest.approx(stats.wilson(14, 33))
     assert (whole["after_low"], whole["after_high"]) == pytest.approx(stats.wilson(21, 33))
     assert whole["change"] == pytest.approx(7 / 33)
-    assert (whole["change_low"], whole["change_high"]) == pytest.approx(
-        (0.046779, 0.377464), abs=1e-5
-    )
-    assert whole["reading"] == "better"
+    # 1 got worse: the interval, the reading and the pair are hidden (the row says so).
+    assert whole["suppressed"] and _hidden(whole, *PAIR_HIDDEN, "worse_count")
+    assert view.INTERVAL_HIDDEN in outcomes.notes
     # The service's row is the same children (one service in the store).
     service = _row(outcomes, SERVICE, view.ALL_PROVIDERS, "clothed")
     assert (service["n"], service["change"]) == (33, pytest.approx(7 / 33))
+    assert _hidden(service, *PAIR_HIDDEN)
 
     beta = _row(outcomes, SERVICE, "Beta", "clothed")
-    assert beta["status"] == view.OK and not beta["suppressed"]
+    assert beta["status"] == view.OK and beta["suppressed"]
     assert (beta["n"], beta["before_count"], beta["after_count"]) == (16, 7, 10)
     assert (beta["before"], beta["after"]) == (0.4375, 0.625)
     assert beta["change"] == pytest.approx(0.1875)
-    assert (beta["change_low"], beta["change_high"]) == pytest.approx(
-        (-0.027258, 0.402258), abs=1e-5
-    )
-    assert beta["reading"] == "no clear change"
+    assert _hidden(beta, *PAIR_HIDDEN)  # 3 improved
+
+
+def test_the_aggregators_interval_gives_back_who_improved_and_who_got_worse(practical):
+    """What the rule is for: the mean's interval, n and the mean give both counts."""
+    con, _ = practical
+    ids = ("NS.clothed_change",)
+    raw = view.evaluate_measures(con, ids, [PERIOD], by=view.CROSSED, separately=view.CROSSED)
+    raw = raw[PERIOD]
+    whole = raw[raw["slice"] == WHOLE].iloc[0]
+    assert not whole["suppressed"]
+    assert (whole["ci_low"], whole["ci_high"]) == pytest.approx((0.046779, 0.377464), abs=1e-5)
+    assert _implied(whole["value"], whole["ci_low"], whole["ci_high"], whole["units"]) == (8, 1)
+    beta = raw[(raw["slice"] == "service×provider") & (raw["provider"] == "Beta")].iloc[0]
+    assert (beta["ci_low"], beta["ci_high"]) == pytest.approx((-0.027258, 0.402258), abs=1e-5)
+    assert _implied(beta["value"], beta["ci_low"], beta["ci_high"], beta["units"]) == (3, 0)
+
+
+def _implied(mean: float, low: float, high: float, n: float) -> tuple[int, int]:
+    """(improved, worse) from a paired yes/no change's mean, t interval and n, as anyone could
+    work them out: the engine's half-width is t(n − 1) × SD / √n; the sum of squares of the
+    −1/0/+1 changes, improved + worse, is SD² (n − 1) + n × mean²; improved − worse = n × mean."""
+    n = int(n)
+    sd = (high - low) / 2 * math.sqrt(n) / stats.t_critical(n - 1)
+    changed = sd * sd * (n - 1) + n * mean * mean
+    return round((changed + n * mean) / 2), round((changed - n * mean) / 2)
 
 
 def test_a_small_provider_is_hidden_and_so_is_the_next_smallest(practical):
@@ -262,6 +293,185 @@ def test_service_measures_are_not_catalogue_measures():
     assert set(sm.SERVICE_MEASURES) == set(sm.MEASURE_INFO)
     for info in sm.MEASURE_INFO.values():
         assert info.polarity in ("higher_better", "lower_better", "none") and info.definition
+
+
+# --- who improved and who got worse: the change's interval and what it would give away ----------
+#
+# A paired yes/no change is −1, 0 or +1 per child. Its mean × n is improved − worse; its interval
+# (mean ± t(n − 1) × SD / √n) gives the SD, so the sum of squares, improved + worse. So the
+# interval is shown only where the numbers who improved and who got worse are (each a share of
+# the n children, which the aggregator hides when the count or the rest is from 1 to 5).
+#
+# Alpha, 20 children with clothing recorded before and after: 6 yes→yes, 6 no→no, 6 no→yes
+#   (improved), 2 yes→no (got worse). Before 6 + 2 = 8 yes (12 no), after 6 + 6 = 12 (8 no):
+#   both shown. Change: (6 − 2)/20 = 0.2 (= 12/20 − 8/20, shown). 2 got worse, from 1 to 5:
+#   the interval (0.2 ± 2.093 × 0.615587 / √20 = −0.088100 to 0.488100) is hidden, and the
+#   reading; so is "6 improved" (improved = worse + after − before: it would give the 2 back).
+# Beta, 30 children: 7 yes→yes, 7 no→no, 10 improved, 6 got worse. Before 7 + 6 = 13, after
+#   7 + 10 = 17. Change 4/30 = 0.133333; sum of squares 16, SD √((16 − 30 × 0.133333²)/29) =
+#   √(15.466667/29) = 0.730297; t(29) = 2.045: ± 2.045 × 0.730297 / √30 = ± 0.272667:
+#   −0.139333 to 0.406000, "no clear change". 10 improved (10/30), 6 got worse (6/30): shown.
+# Alpha and Beta as the two providers of Home Help: Alpha's 2 is hidden, so the aggregator
+#   hides Beta's 6 too (else 2 = the service's 8 − 6). Both providers' pairs, intervals and
+#   readings are hidden. The service (and all services): 50 children, before 21, after 29, 16
+#   improved, 8 got worse; change 8/50 = 0.16, sum of squares 24, SD √((24 − 50 × 0.16²)/49) =
+#   0.680936; ± 1.959964 × 0.680936 / √50 = ± 0.188742: −0.028742 to 0.348742, "no clear
+#   change". From the total, a reader knows Alpha's improved is 16 − Beta's, and Alpha's own
+#   numbers say it is between 12 − 8 = 4 and min(12, 20 − 8) = 12; Beta's between 4 and 17:
+#   many answers, so the total stays.
+
+_PAIR = (
+    "child_id | service | provider | service_type | start_date | end_date | clothed_before "
+    "| clothed_after"
+)
+
+
+def _pairs(provider: str, same_yes: int, same_no: int, improved: int, worse: int) -> list[str]:
+    """One provider's Home Help services (2024-01-15 to 2024-09-30), clothing before → after."""
+    answers = [("yes", "yes")] * same_yes + [("no", "no")] * same_no
+    answers += [("no", "yes")] * improved + [("yes", "no")] * worse
+    return [
+        f"{provider[0]}{i} | {SERVICE} | {provider} | neglect | 2024-01-15 | 2024-09-30 | {b} | {a}"
+        for i, (b, a) in enumerate(answers)
+    ]
+
+
+ALPHA_PAIRS = _pairs("Alpha", 6, 6, 6, 2)
+BETA_PAIRS = _pairs("Beta", 7, 7, 10, 6)
+
+
+def _pair_outcomes(*rows: list[str]):
+    con = tiny_store(_block("commissioned_services", _PAIR, [r for group in rows for r in group]))
+    return con, view.service_outcomes(con, PERIOD)
+
+
+def test_two_who_got_worse_hide_the_interval_but_not_the_shares():
+    _, outcomes = _pair_outcomes(ALPHA_PAIRS)
+    for service, provider in (
+        (view.ALL_SERVICES, view.ALL_PROVIDERS),
+        (SERVICE, view.ALL_PROVIDERS),
+        (SERVICE, "Alpha"),
+    ):
+        row = _row(outcomes, service, provider, "clothed")
+        assert row["status"] == view.OK
+        assert (row["n"], row["before_count"], row["after_count"]) == (20, 8, 12)
+        assert (row["before"], row["after"]) == (0.4, 0.6)
+        assert (row["after_low"], row["after_high"]) == pytest.approx(stats.wilson(12, 20))
+        assert row["change"] == pytest.approx(0.2)
+        assert row["suppressed"] and _hidden(row, *PAIR_HIDDEN, "worse_count")
+    assert view.INTERVAL_HIDDEN in outcomes.notes
+    # The readable table: the change is there, its interval and reading are not.
+    words = readable.service_outcomes(outcomes.table)
+    whole = words[
+        (words["Service"] == view.ALL_SERVICES) & (words["Measure"] == "Clothed for school")
+    ]
+    assert whole.iloc[0]["Change"] == "+20.0 points"
+    assert whole.iloc[0]["95% interval of the change"] == "" and whole.iloc[0]["Reading"] == ""
+
+
+def test_ten_improved_and_six_got_worse_show_the_interval():
+    _, outcomes = _pair_outcomes(BETA_PAIRS)
+    row = _row(outcomes, SERVICE, "Beta", "clothed")
+    assert row["status"] == view.OK and not row["suppressed"]
+    assert (row["n"], row["before_count"], row["after_count"]) == (30, 13, 17)
+    assert row["change"] == pytest.approx(4 / 30)
+    assert (row["change_low"], row["change_high"]) == pytest.approx((-0.139333, 0.406), abs=1e-5)
+    assert row["reading"] == "no clear change"
+    assert (row["improved_count"], row["improved"]) == (10, pytest.approx(10 / 30))
+    assert (row["worse_count"], row["worse"]) == (6, pytest.approx(6 / 30))
+    assert view.INTERVAL_HIDDEN not in outcomes.notes
+
+
+def test_a_hidden_provider_hides_another_and_the_total_stays():
+    _, outcomes = _pair_outcomes(ALPHA_PAIRS, BETA_PAIRS)
+    for service in (SERVICE, view.ALL_SERVICES):
+        for provider in ("Alpha", "Beta"):
+            row = _row(outcomes, service, provider, "clothed")
+            assert row["status"] == view.OK
+            assert row["change"] == pytest.approx({"Alpha": 0.2, "Beta": 4 / 30}[provider])
+            assert row["suppressed"] and _hidden(row, *PAIR_HIDDEN, "worse_count")
+        whole = _row(outcomes, service, view.ALL_PROVIDERS, "clothed")
+        assert (whole["n"], whole["before_count"], whole["after_count"]) == (50, 21, 29)
+        assert whole["change"] == pytest.approx(0.16)
+        assert (whole["change_low"], whole["change_high"]) == pytest.approx(
+            (-0.028742, 0.348742), abs=1e-5
+        )
+        assert whole["reading"] == "no clear change" and not whole["suppressed"]
+        assert (whole["improved_count"], whole["worse_count"]) == (16, 8)
+    beta = _row(outcomes, SERVICE, "Beta", "clothed")
+    assert beta["change"] == pytest.approx(4 / 30)  # the mean stays: 17/30 − 13/30
+
+
+# A total both of whose counts the aggregator shows, yet one hidden part follows from it:
+#   A: 20 children, 9 yes→yes, 8 no→no, 3 got worse, none improved: before 12, after 9;
+#   B: 20 children, 6 yes→yes, 8 no→no, 6 got worse, none improved: before 12, after 6;
+#   C: 24 children, 7 yes→yes, 7 no→no, 10 improved, none got worse: before 7, after 17.
+# Every before and after is shown. Got worse: A's 3 is hidden, and (secondary) B's 6; C's 0 and
+# the total's 9 are shown, as are improved 0, 0, 10 and 10. From their own before and after, A
+# got worse at least 12 − 9 = 3 times, B at least 6; the total's 9 − C's 0 = 9 leaves no room:
+# A's 3 would follow. So the total's pair (and interval) is hidden; no shown provider can be
+# hidden instead to leave room (C's 10 improved is all its before and after allow), and all
+# services, the same children, goes with it. C's row stays: 10 improved, 0 got worse.
+BOUNDS = [*_pairs("A", 9, 8, 0, 3), *_pairs("B", 6, 8, 0, 6), *_pairs("C", 7, 7, 10, 0)]
+
+
+def test_a_count_that_would_follow_from_the_total_and_the_bounds_is_hidden():
+    con, outcomes = _pair_outcomes(BOUNDS)
+    ids = tuple(m for m in view.OUTCOME_IDS if m.startswith("NS.clothed"))
+    raw = view.evaluate_measures(con, ids, [PERIOD], by=view.CROSSED, separately=view.CROSSED)
+    raw = raw[PERIOD][raw[PERIOD]["slice"] == WHOLE].set_index("indicator_id")
+    assert raw.loc["NS.clothed_worse", "numerator"] == 9  # the aggregator alone shows these
+    assert raw.loc["NS.clothed_improved", "numerator"] == 10
+    for service in (SERVICE, view.ALL_SERVICES):
+        total = _row(outcomes, service, view.ALL_PROVIDERS, "clothed")
+        assert (total["n"], total["before_count"], total["after_count"]) == (64, 31, 32)
+        assert total["change"] == pytest.approx(1 / 64)
+        assert _hidden(total, *PAIR_HIDDEN, "worse_count")
+        for provider in ("A", "B"):
+            assert _hidden(_row(outcomes, service, provider, "clothed"), *PAIR_HIDDEN)
+        c = _row(outcomes, service, "C", "clothed")
+        assert (c["improved_count"], c["worse_count"]) == (10, 0)
+        assert _implied(c["change"], c["change_low"], c["change_high"], c["n"]) == (10, 0)
+        assert c["reading"] == "better"
+
+
+def _small_counts_shown(table: pd.DataFrame, threshold: int = 5) -> list[str]:
+    """Rows whose interval of a practical change gives back a count from 1 to the threshold,
+    or whose improved / got-worse counts (or the rest of their children) are that small, or
+    whose interval and counts disagree."""
+    found = []
+    small = range(1, threshold + 1)
+    for row in table.to_dict("records"):
+        where = f"{row['service']} / {row['provider']} / {row['family']}"
+        for column in ("improved_count", "worse_count"):
+            count = row[column]
+            if not pd.isna(count) and (count in small or row["n"] - count in small):
+                found.append(f"{where}: {column} {count} of {row['n']}")
+        if row["family"] not in sm.PRACTICAL or pd.isna(row["change_low"]):
+            continue
+        if pd.isna(row["n"]) or row["n"] < 2:
+            found.append(f"{where}: an interval without its children")
+            continue
+        implied = _implied(row["change"], row["change_low"], row["change_high"], row["n"])
+        if any(k in small for k in implied):
+            found.append(f"{where}: the interval gives {implied}")
+        if implied != (row["improved_count"], row["worse_count"]):
+            found.append(f"{where}: the interval gives {implied}, the counts disagree")
+    return found
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[PRACTICAL], [ALPHA_PAIRS], [BETA_PAIRS], [ALPHA_PAIRS, BETA_PAIRS], [BOUNDS]],
+    ids=["practical", "alpha", "beta", "alpha+beta", "bounds"],
+)
+def test_no_interval_gives_away_a_small_count_on_tiny_stores(rows):
+    if rows == [PRACTICAL]:
+        outcomes = view.service_outcomes(tiny_store(PRACTICAL), PERIOD)
+    else:
+        _, outcomes = _pair_outcomes(*rows)
+    assert _small_counts_shown(outcomes.table) == []
+    assert not set(view.funnel_measures()) & view.PAIRED_IDS  # counts for the table only
 
 
 # --- the neglect assessment tool: one tool, lower is better, another tool left out --------------
@@ -676,3 +886,19 @@ def test_demo_store_structure():
     for column in counts:
         values = pd.to_numeric(column, errors="coerce").dropna()
         assert not ((values >= 1) & (values <= 5)).any()
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="no demo store (make demo)")
+def test_no_interval_gives_away_a_small_count_on_the_demo_store():
+    """Every period of the demo store, and one locality (fewer children, so more to hide)."""
+    con = duckdb.connect(str(DEMO), read_only=True)
+    try:
+        periods = view.services_available(con).periods
+        tables = {p: view.service_outcomes(con, p).table for p in periods}
+        locality = con.execute("SELECT min(locality) FROM ref_areas").fetchone()[0]
+        narrow = view.service_outcomes(con, PERIOD, where=(("locality", locality),)).table
+    finally:
+        con.close()
+    assert len(tables) >= 2
+    for period, table in {**tables, f"{PERIOD.label} {locality}": narrow}.items():
+        assert _small_counts_shown(table) == [], period

@@ -13,19 +13,26 @@ interval; the funnel limits come from ``funnel.py`` (Spiegelhalter 2005).
 * ``service_outcomes``: one tidy table, a row per service × provider × measure (with "All
   providers" and "All services" rows): before, after and the paired change with intervals, the
   reading of the change ("better", "worse", "no clear change": better or worse only when the
-  change's interval leaves out 0), and what is hidden or missing, in words; beside it, the
-  children each service and provider served in the period.
+  change's interval leaves out 0), for practical measures how many children improved and how
+  many got worse, and what is hidden or missing, in words; beside it, the children each
+  service and provider served in the period.
 * ``provider_funnel``: one share across providers, with the funnel's 95% and 99.8% limits
   around the all-provider average and each provider's position.
 * ``small_number_warnings``: sentences where numbers are too small to judge.
 * ``services_available``: the services, providers, periods and measures to choose from.
 
 **Disclosure control across measures.** The aggregator protects each measure on its own, and
-protects a mean only by its number of units. Measures here share units, so two rules carry its
+protects a mean only by its number of units. Measures here share units, so three rules carry its
 hiding across them (they only ever hide more):
 
 * a practical measure's paired change is hidden wherever its "before" or "after" share is
   hidden: otherwise the change and the share shown would give back the hidden count;
+* a practical change is the mean of −1, 0 and +1, so its interval gives back how many children
+  improved (k+) and how many got worse (k-): its width gives the standard deviation, so
+  k+ + k-, and n × the mean is k+ − k-. The change's interval and reading, and the two counts
+  (shares ``NS.<m>_improved`` and ``NS.<m>_worse``, protected by the aggregator), are shown
+  only where before, after, improved and worse are all shown, and no hidden cell's pair can be
+  worked out from a total (``_paired_hidden``). The mean itself stays: it is after − before;
 * the means of the tool score and of attendance are hidden wherever the share that improved,
   over the same children, has its number of children hidden (primary or secondary suppression),
   so that a hidden provider's number of children cannot be worked back from the service's
@@ -70,6 +77,10 @@ OTHER_TOOL = "no data returned for this tool (its scores use another tool, left 
 NO_PAIRS = "none in this period with both measures recorded"
 NO_FOLLOW_UP = "none in this period with 12 months of follow-up"
 NONE_SERVED = "no child served in this period"
+INTERVAL_HIDDEN = (
+    "Where few children improved or few got worse, a change is shown without its interval "
+    "or a reading, and without those numbers: the interval would give them away."
+)
 SERVED_COLUMNS = ["service", "provider", "children", "started", "suppressed", "status"]
 MIN_CHILDREN = 20  # fewer children than this: too few to judge
 MAX_WIDTH = 0.30  # an interval of a share wider than 30 percentage points: read with care
@@ -91,16 +102,21 @@ COLUMNS = {  # family -> (before, after, change, children counted by)
     "repeat_cp": (None, "NS.repeat_cp_12m", None, "after"),
 }
 GUARDS = {"tool": "NS.tool_improved", "attendance": "NS.attendance_improved"}
+# Practical family -> (children put right, children who slipped): shares over the children of
+# the paired change, so the aggregator protects the two counts its interval would give back.
+PAIRED = {f: (f"NS.{f}_improved", f"NS.{f}_worse") for f in sm.PRACTICAL}
 NOTE_MEASURES = ("NS.tool_other", "NS.awaiting_follow_up")
 OUTCOME_IDS = tuple(
     dict.fromkeys(
         [
             *(m for f in (*OUTCOME_FAMILIES, *FOLLOW_UP_FAMILIES) for m in COLUMNS[f][:3] if m),
+            *(m for pair in PAIRED.values() for m in pair),
             *GUARDS.values(),
             *NOTE_MEASURES,
         ]
     )
 )
+PAIRED_IDS = frozenset(m for pair in PAIRED.values() for m in pair)  # table columns, no funnel
 CROSSED = ("service", "provider")  # every outcome is evaluated by these, crossed and alone
 
 
@@ -164,7 +180,7 @@ def _cell_keys(rows: pd.DataFrame) -> pd.Series:
 
 def carry_hiding(results: pd.DataFrame) -> pd.DataFrame:
     """Hide, in each cell, what would give back a number the aggregator hid in another
-    measure over the same units (only ever hides more)."""
+    measure over the same units (only ever hides more; see the module docstring)."""
     out = results.copy()
     keys = _cell_keys(out)
     suppressed = out["suppressed"].fillna(False).astype(bool)
@@ -173,21 +189,142 @@ def carry_hiding(results: pd.DataFrame) -> pd.DataFrame:
         return set(keys[(out["indicator_id"] == measure_id) & mask])
 
     hide = pd.Series(False, index=out.index)
+    interval = pd.Series(False, index=out.index)  # a change's interval only
     for family in sm.PRACTICAL:
         before, after, change, _ = COLUMNS[family]
         hidden = cells_of(before, suppressed) | cells_of(after, suppressed)
         hide |= (out["indicator_id"] == change) & keys.isin(hidden)
+        paired = _paired_hidden(out, keys, suppressed, family)
+        hide |= out["indicator_id"].isin(PAIRED[family]) & keys.isin(paired)
+        interval |= (out["indicator_id"] == change) & keys.isin(paired)
     for family, guard in GUARDS.items():
         cohort_hidden = suppressed & out["denominator"].isna()
         hidden = cells_of(guard, cohort_hidden)
         members = [m for m in COLUMNS[family][:3] if m]
         hide |= out["indicator_id"].isin(members) & keys.isin(hidden)
-    hide &= out["status"] == OK
+    ok = out["status"] == OK
+    hide &= ok
+    interval &= ok & ~hide
     for column in (*HIDDEN_ALWAYS, *HIDDEN_WITH_COHORT):
         if column in out:
             out[column] = out[column].astype("Float64").mask(hide.to_numpy())
-    out["suppressed"] = (suppressed | hide).astype("boolean")
+    for column in ("ci_low", "ci_high"):
+        out[column] = out[column].astype("Float64").mask(interval.to_numpy())
+    out["suppressed"] = (suppressed | hide | interval).astype("boolean")
     return out
+
+
+# The counts of one practical family in one cell: before and after (children with the need
+# met), improved and worse (put right, slipped), n (children with both recorded).
+_ROLES = ("before", "after", "improved", "worse")
+
+
+def _paired_hidden(out: pd.DataFrame, keys: pd.Series, suppressed, family: str) -> set[str]:
+    """The cells whose numbers who improved and who got worse must not be shown (nor the
+    change's interval, which gives both back: its width the number who changed, its mean the
+    difference).
+
+    A cell's pair is shown only where its before, after, improved and worse counts all are: a
+    hidden one comes back from the other three (improved − worse = after − before). Then, like
+    the aggregator's secondary suppression but over the pair: in each sum (the providers of a
+    service, the services of a provider, the services or the providers of the whole) whose
+    total's pair is shown, no hidden cell's pair may be worked out from the total, the shown
+    cells and what each hidden cell's own numbers bound it by (improved lies between
+    max(0, after − before) and min(after, n − before); worse = improved − (after − before)).
+    Where one could be, one more cell is hidden (the smallest whose counts are strictly inside
+    those bounds, which always leaves two answers or more), or else the total."""
+    ok = out["status"] == OK
+    ids = dict(zip(_ROLES, (*COLUMNS[family][:2], *PAIRED[family]), strict=True))
+    cells: dict[tuple, dict[str, float]] = {}
+    names: dict[tuple, str] = {}
+    for role, measure_id in ids.items():
+        rows = out[ok & (out["indicator_id"] == measure_id)]
+        found = zip(keys[rows.index], suppressed[rows.index], rows.to_dict("records"), strict=True)
+        for key, hid, row in found:
+            place = (row["slice"], _text(row["service"]), _text(row["provider"]))
+            names[place] = key
+            cell = cells.setdefault(place, {})
+            cell[role] = np.nan if hid else _float(row["numerator"])
+            if not math.isnan(_float(row["denominator"])):
+                cell["n"] = _float(row["denominator"])
+    hidden = {p for p, c in cells.items() if any(math.isnan(c.get(r, np.nan)) for r in _ROLES)}
+    sums = _pair_sums(cells)
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in sums:
+            if total in hidden or not any(p in hidden for p in parts):
+                continue
+            if not _pair_pinned(cells, total, parts, hidden):
+                continue
+            inside = [p for p in parts if p not in hidden and _inside(cells[p])]
+            hidden.add(min(inside, key=lambda p: (cells[p]["n"], p)) if inside else total)
+            changed = True
+    return {names[p] for p in hidden}
+
+
+def _text(value) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _pair_sums(cells: dict) -> list[tuple[tuple, list[tuple]]]:
+    """(total, parts) for every sum of the cells (the slicings of ``CROSSED``)."""
+    sums: dict[tuple, list[tuple]] = {}
+    for place in cells:
+        slicing, service, provider = place
+        if slicing in ("service", "provider"):
+            sums.setdefault(((WHOLE, "", ""), slicing), []).append(place)
+        elif slicing == "service×provider":
+            sums.setdefault((("service", service, ""), "by provider"), []).append(place)
+            sums.setdefault((("provider", "", provider), "by service"), []).append(place)
+    return [(total, parts) for (total, _), parts in sums.items() if total in cells]
+
+
+def _pair_bounds(cell: dict) -> tuple[float, float, float, float, float | None]:
+    """What a cell's own shown numbers say of its improved (k+) and worse (k-) counts:
+    (lowest k+, highest k+, lowest k-, highest k-, k+ − k- when after and before are shown)."""
+    n, before, after = (cell.get(r, np.nan) for r in ("n", "before", "after"))
+    n = math.inf if math.isnan(n) else n
+    plus_high = min([n, *(v for v in (after, n - before) if not math.isnan(v))])
+    minus_high = min([n, *(v for v in (before, n - after) if not math.isnan(v))])
+    if math.isnan(before) or math.isnan(after):
+        return 0.0, plus_high, 0.0, minus_high, None
+    difference = after - before
+    return max(0.0, difference), plus_high, max(0.0, -difference), minus_high, difference
+
+
+def _inside(cell: dict) -> bool:
+    """A shown cell whose improved count lies strictly inside its own bounds."""
+    low, high, *_ = _pair_bounds(cell)
+    return low < cell["improved"] < high
+
+
+def _pair_pinned(cells: dict, total: tuple, parts: list[tuple], hidden: set) -> bool:
+    """Whether a hidden part's improved or worse count follows from the total's, the shown
+    parts' and every hidden part's own bounds (one sum at a time, as the aggregator does)."""
+    shown = [p for p in parts if p not in hidden]
+    rest = {
+        role: cells[total][role] - sum(cells[p][role] for p in shown)
+        for role in ("improved", "worse")
+    }
+    bounds = {p: _pair_bounds(cells[p]) for p in parts if p in hidden}
+    ranges = {}
+    for role, (low_at, high_at) in (("improved", (0, 1)), ("worse", (2, 3))):
+        for p, own in bounds.items():
+            others = [b for q, b in bounds.items() if q != p]
+            ranges[p, role] = (
+                max(own[low_at], rest[role] - sum(b[high_at] for b in others)),
+                min(own[high_at], rest[role] - sum(b[low_at] for b in others)),
+            )
+    for p, (plus_low, plus_high, minus_low, minus_high, difference) in bounds.items():
+        (a, b), (c, d) = ranges[p, "improved"], ranges[p, "worse"]
+        if difference is not None:
+            if plus_high > plus_low and min(b, d + difference) - max(a, c + difference) < 0.5:
+                return True
+            continue
+        if (plus_high > plus_low and b - a < 0.5) or (minus_high > minus_low and d - c < 0.5):
+            return True
+    return False
 
 
 # --- the neglect group ---------------------------------------------------------------------------
@@ -332,9 +469,15 @@ class ServiceOutcomes:
     of the share for follow-up measures), n (children counted: both measures recorded, or
     followed up), before, before_low, before_high, before_count, after, after_low, after_high,
     after_count (shares: children with the need met / re-referred), change, change_low,
-    change_high, reading ("better", "worse", "no clear change"; None without a change),
-    suppressed (some number in the row is hidden), status (``OK``, ``TOO_FEW``,
-    ``NOT_OPTED_IN``, ``OTHER_TOOL``, ``NO_PAIRS``, ``NO_FOLLOW_UP``).
+    change_high, improved, improved_count, worse, worse_count (practical measures only: the
+    share and number of children whose need was put right / slipped; missing elsewhere),
+    reading ("better", "worse", "no clear change"; None without a change, or when the
+    change's interval is hidden), suppressed (some number in the row is hidden), status
+    (``OK``, ``TOO_FEW``, ``NOT_OPTED_IN``, ``OTHER_TOOL``, ``NO_PAIRS``, ``NO_FOLLOW_UP``).
+
+    A practical row can show its change but not the change's interval, nor a reading, nor who
+    improved and who got worse: the interval would give back those two numbers, which are
+    hidden when either is from 1 to the threshold (see ``carry_hiding``).
     """
 
     period: str
@@ -355,7 +498,9 @@ TABLE_COLUMNS = [
     "service", "provider", "family", "measure", "unit", "polarity", "n",
     "before", "before_low", "before_high", "before_count",
     "after", "after_low", "after_high", "after_count",
-    "change", "change_low", "change_high", "reading", "suppressed", "status",
+    "change", "change_low", "change_high",
+    "improved", "improved_count", "worse", "worse_count",
+    "reading", "suppressed", "status",
 ]  # fmt: skip
 
 
@@ -390,7 +535,7 @@ def service_outcomes(
         tool_left_out=left_out,
         awaiting_follow_up=awaiting,
         data_end=end,
-        notes=_notes(tool, lower, left_out, awaiting, end, cells),
+        notes=_notes(tool, lower, left_out, awaiting, end, table),
         served=_served(con, period, where, threshold, recorded),
     )
 
@@ -506,6 +651,9 @@ def _table_row(cells, recorded, service: str, provider: str, family: str) -> dic
     before = cells.get((before_id, *key)) if before_id else None
     after = cells.get((after_id, *key))
     change = cells.get((change_id, *key)) if change_id else None
+    improved_id, worse_id = PAIRED.get(family, (None, None))
+    improved = cells.get((improved_id, *key)) if improved_id else None
+    worse = cells.get((worse_id, *key)) if worse_id else None
     info = sm.MEASURE_INFO[change_id or after_id]
     counted = {"before": before, "after": after, "change": change}[counted_by]
     row = {
@@ -521,9 +669,13 @@ def _table_row(cells, recorded, service: str, provider: str, family: str) -> dic
         **_numbers(after, "after"),
         "after_count": _float(after["numerator"]) if after else np.nan,
         **_numbers(change, "change"),
+        "improved": _float(improved["value"]) if improved else np.nan,
+        "improved_count": _float(improved["numerator"]) if improved else np.nan,
+        "worse": _float(worse["value"]) if worse else np.nan,
+        "worse_count": _float(worse["numerator"]) if worse else np.nan,
     }
     row["reading"] = _reading(row["change"], row["change_low"], row["change_high"])
-    parts = [c for c in (before, after, change) if c is not None]
+    parts = [c for c in (before, after, change, improved, worse) if c is not None]
     row["suppressed"] = any(bool(c["suppressed"]) for c in parts)
     row["status"] = _status(recorded, service, provider, family, counted, row)
     return row
@@ -536,11 +688,11 @@ def _count_of(cell: dict):
 
 def _reading(change: float, low: float, high: float) -> str | None:
     """Better or worse only when the change's interval leaves out 0 (every change here is
-    measured so that up is better)."""
-    if math.isnan(change):
+    measured so that up is better); no reading when the change or its interval is hidden
+    (a reading would tell what the hidden interval says)."""
+    if math.isnan(change) or math.isnan(low) or math.isnan(high):
         return None
-    significant = not math.isnan(low) and not math.isnan(high) and (low > 0 or high < 0)
-    return direction(change, significant, "higher_better")
+    return direction(change, low > 0 or high < 0, "higher_better")
 
 
 def _status(recorded, service, provider, family, counted, row) -> str:
@@ -572,7 +724,7 @@ def _tool_lower_is_better(con, tool: str | None) -> bool | None:
     return None if found is None else bool(found)
 
 
-def _notes(tool, lower, left_out, awaiting, end, cells) -> tuple[str, ...]:
+def _notes(tool, lower, left_out, awaiting, end, table: pd.DataFrame) -> tuple[str, ...]:
     notes = []
     if tool is None:
         notes.append("No neglect assessment tool scores are recorded.")
@@ -590,6 +742,9 @@ def _notes(tool, lower, left_out, awaiting, end, cells) -> tuple[str, ...]:
             f"Re-referrals and new plans are followed up for 12 months after a service ends; "
             f"the data run to {end:%-d %B %Y}. {_awaiting_sentence(awaiting)}"
         )
+    practical = table[table["family"].isin(sm.PRACTICAL) & (table["status"] == OK)]
+    if (practical["change"].notna() & practical["change_low"].isna()).any():
+        notes.append(INTERVAL_HIDDEN)
     return tuple(notes)
 
 
@@ -703,6 +858,7 @@ def funnel_measures() -> dict[str, str]:
         for i in OUTCOME_IDS
         if sm.MEASURE_INFO[i].statistic == "proportion"
         and sm.MEASURE_INFO[i].role not in ("other_tool", "awaiting")
+        and i not in PAIRED_IDS
     }
 
 
@@ -903,6 +1059,7 @@ __all__ = [
     "ALL_PROVIDERS",
     "ALL_SERVICES",
     "COHORT_COLUMNS",
+    "INTERVAL_HIDDEN",
     "NEGLECT_DEFINITION",
     "NONE_SERVED",
     "NOT_OPTED_IN",
@@ -910,6 +1067,7 @@ __all__ = [
     "NO_PAIRS",
     "OK",
     "OTHER_TOOL",
+    "PAIRED",
     "SERVED_COLUMNS",
     "TABLE_COLUMNS",
     "TOO_FEW",

@@ -19,7 +19,11 @@ with *both* recorded count, so "before" and "after" describe the same children:
 * ``NS.<m>_before`` / ``NS.<m>_after`` (proportions): the share with the need met before / after;
 * ``NS.<m>_change`` (mean): each child's after − before, which is +1 (put right), 0 (no change)
   or −1 (slipped). Its mean is the change in the share, paired child by child; ×100 it is the
-  change in percentage points, and its t interval is the interval of that change.
+  change in percentage points, and its t interval is the interval of that change;
+* ``NS.<m>_improved`` / ``NS.<m>_worse`` (proportions): the share put right (no before, yes at
+  the end) / slipped (yes before, no at the end). They are counts the aggregator protects: the
+  change's interval gives both back (its width gives the number who changed, its mean the
+  difference), so ``neglect.py`` shows the interval only where both are shown.
 
 **Neglect assessment tool score.** Scores of different tools are on different scales and are
 never mixed: only the tool most rows of the whole store record is used (ties: the first name in
@@ -181,16 +185,44 @@ def _practical(stem: str, role: str) -> Callable[[MeasureContext], pd.DataFrame]
         "before": f"s.{stem}_before AS in_numerator",
         "after": f"s.{stem}_after AS in_numerator",
         "change": f"CAST(s.{stem}_after AS INTEGER) - CAST(s.{stem}_before AS INTEGER) AS value",
+        "improved": f"s.{stem}_after AND NOT s.{stem}_before AS in_numerator",
+        "worse": f"s.{stem}_before AND NOT s.{stem}_after AS in_numerator",
     }[role]
     return lambda ctx: _ended(ctx, select, both)
 
 
 for _family, (_stem, _label) in PRACTICAL.items():
     _lower = _label[0].lower() + _label[1:]
-    for _role, _statistic, _unit, _words in (
-        ("before", "proportion", "share", f"Share {_lower} before the service"),
-        ("after", "proportion", "share", f"Share {_lower} at the end of the service"),
-        ("change", "mean", "points", "Change (after − before), paired child by child"),
+    for _role, _statistic, _unit, _polarity, _words in (
+        ("before", "proportion", "share", "higher_better", f"Share {_lower} before the service"),
+        (
+            "after",
+            "proportion",
+            "share",
+            "higher_better",
+            f"Share {_lower} at the end of the service",
+        ),
+        (
+            "change",
+            "mean",
+            "points",
+            "higher_better",
+            "Change (after − before), paired child by child",
+        ),
+        (
+            "improved",
+            "proportion",
+            "share",
+            "higher_better",
+            "Share improved (not met before, met at the end)",
+        ),
+        (
+            "worse",
+            "proportion",
+            "share",
+            "lower_better",
+            "Share got worse (met before, not met at the end)",
+        ),
     ):
         service_measure(
             ServiceMeasure(
@@ -199,7 +231,7 @@ for _family, (_stem, _label) in PRACTICAL.items():
                 role=_role,
                 statistic=_statistic,
                 label=_label,
-                polarity="higher_better",
+                polarity=_polarity,
                 unit=_unit,
                 definition=(
                     f"{_words}: neglect services that ended in the period with the measure "

@@ -429,8 +429,16 @@ def filter_values(page) -> tuple[str, str]:
 
 def choose_group(page, label: str, *, timeout: float = 60) -> Timing:
     """Choose a group in the sidebar and wait until the page is drawn again."""
-    _group_box(page).click()
     option = page.get_by_role("option", name=label, exact=True)
+    for _attempt in range(3):
+        # The first click after the sidebar's page list was expanded ("View more") only
+        # focuses the box in Chromium; a second one opens it.
+        _group_box(page).click()
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except Exception:  # playwright's TimeoutError: the list did not open; click again
+            continue
     option.wait_for()
     since = mark(page)
     option.click()

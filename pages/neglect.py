@@ -16,7 +16,6 @@ from pages.common import (
     engine,
     latest_period_label,
     settings,
-    shown,
     sidebar_filters,
     store_path,
 )
@@ -107,15 +106,17 @@ outcomes = engine("neglect.service_outcomes", filters.period, **options)
 for note in outcomes.notes:
     st.caption(note)
 st.subheader("Children served")
+served_counts = ["children served", "children starting"]
 served = outcomes.served.drop(columns=["suppressed", "status"]).rename(
     columns={"children": "children served", "started": "children starting"}
 )
-st.dataframe(shown(served, ["children served", "children starting"]), hide_index=True)
+served = readable.with_hidden(served, served_counts)  # hidden counts are c, here and in files
+st.dataframe(served, hide_index=True)
 table_downloads(
     served,
     name="children served by service and provider",
     filters=filters,
-    counts=["children served", "children starting"],
+    counts=served_counts,
 )
 
 service = st.selectbox("Service", [ALL_SERVICES, *available.services])

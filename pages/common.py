@@ -137,34 +137,19 @@ def latest_period_label() -> str | None:
 def _view(store_key: tuple, name: str, subject: str | None, period: str, options: tuple):
     """``framework.engine.<name>(con, subject, period, **options)`` on the store (without
     ``subject`` when it is None)."""
-    import importlib
-
     from framework.engine.periods import Period
 
-    saved = _saved_view_path(store_key, (name, subject, period, options))
-    found = _read_saved_view(saved)
-    if found is not None:
-        return found
-    module, function = name.rsplit(".", 1)
-    view = getattr(importlib.import_module(f"framework.engine.{module}"), function)
-    con = _connect()
-    try:
-        subjects = () if subject is None else (subject,)
-        result = view(con, *subjects, Period.parse(period), **dict(options))
-    finally:
-        con.close()
-    _save_view(saved, result)
-    return result
+    subjects = () if subject is None else (subject,)
+    arguments = (*subjects, Period.parse(period))
+    return _saved_or_made(store_key, (name, subject, period, options), name, arguments, options)
 
 
-@st.cache_data(ttl=12 * 3600, max_entries=256, show_spinner="Working it out…")
-def _call(store_key: tuple, name: str, args: tuple, options: tuple):
-    """``framework.engine.<name>(con, *args, **options)`` on the store, for views whose
-    arguments are not (subject, period): cached and saved beside the store like ``_view``.
-    A period is passed as its label and parsed here (arguments must be plain values)."""
+def _saved_or_made(store_key: tuple, request: tuple, name: str, args: tuple, options: tuple):
+    """The view saved beside the store for ``request``, else ``framework.engine.<name>(con,
+    *args, **options)`` worked out now and saved."""
     import importlib
 
-    saved = _saved_view_path(store_key, ("call", name, args, options))
+    saved = _saved_view_path(store_key, request)
     found = _read_saved_view(saved)
     if found is not None:
         return found
@@ -177,6 +162,14 @@ def _call(store_key: tuple, name: str, args: tuple, options: tuple):
         con.close()
     _save_view(saved, result)
     return result
+
+
+@st.cache_data(ttl=12 * 3600, max_entries=256, show_spinner="Working it out…")
+def _call(store_key: tuple, name: str, args: tuple, options: tuple):
+    """``framework.engine.<name>(con, *args, **options)`` on the store, for views whose
+    arguments are not (subject, period): cached and saved beside the store like ``_view``.
+    A period is passed as its label (arguments must be plain values)."""
+    return _saved_or_made(store_key, ("call", name, args, options), name, args, options)
 
 
 def engine(name: str, *args, **options):

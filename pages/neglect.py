@@ -180,11 +180,22 @@ order = sorted(
     measures, key=lambda m: ("after" not in m and "12m" not in m, list(measures).index(m))
 )
 measure = st.selectbox("Measure", order, format_func=measures.get)
+# Three years by default: one year's services leave most providers with too few children to
+# show, and commissioners compare providers over contracts that usually run for several years.
+years = st.radio(
+    "Years pooled",
+    [1, 2, 3],
+    index=2,
+    horizontal=True,
+    key="neglect_funnel_years",
+    help="Services that ended in the period chosen and the years before it, counted together.",
+)
 funnel = engine(
     "neglect.provider_funnel",
     filters.period,
     measure,
     service=None if service == ALL_SERVICES else service,
+    years=years,
     **options,
 )
 plot = funnel_chart(

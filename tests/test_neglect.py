@@ -260,6 +260,190 @@ def test_provider_funnel_shows_the_providers_it_can(practical):
         view.provider_funnel(con, PERIOD, "NS.clothed_change")  # a mean, not a share
 
 
+def test_one_year_pooled_is_the_period_on_its_own(practical):
+    """years=1 (the default) is exactly the funnel of one period: the same results, made the
+    same way, and no sentence about pooling."""
+    con, _ = practical
+    alone = view._outcome_results(con, PERIOD, (), 5)
+    pooled = view._pooled_outcome_results(con, [PERIOD], (), 5)
+    _same_results(pooled, alone)
+    one = view.provider_funnel(con, PERIOD, "NS.clothed_after", years=1)
+    default = view.provider_funnel(con, PERIOD, "NS.clothed_after")
+    assert _same_funnel(one, default)
+    assert one.periods == ("2024-25",) and "pooled" not in one.note
+    assert one.note.startswith("The line is the average of all providers (63.6%)")
+
+
+def _same_results(first: pd.DataFrame, second: pd.DataFrame) -> None:
+    columns = ["indicator_id", "slice", "service", "provider"]
+    first = first.sort_values(columns, ignore_index=True)
+    second = second.sort_values(columns, ignore_index=True)
+    pd.testing.assert_frame_equal(first, second)
+
+
+def _same_funnel(first, second) -> bool:
+    for name in first.__dataclass_fields__:
+        a, b = getattr(first, name), getattr(second, name)
+        if isinstance(a, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b)
+        else:
+            assert a == b, name
+    return True
+
+
+# --- pooling years on the funnel ----------------------------------------------------------------
+#
+# Home Help, clothed for school at the end, services that ended in 2023-24 (2023-05-01 to
+# 2023-09-30) and in 2024-25 (2024-05-01 to 2024-09-30):
+#   each year  Alpha: 4 children, no → yes (4 of 4 clothed at the end)
+#              Beta:  12 children, 6 yes → yes and 6 no → no (6 of 12)
+#              all:   16 children, 10 clothed (6 not): shown, 10/16 = 0.625
+#   Each year on its own: Alpha's 4 children are from 1 to 5, so Alpha is hidden with its
+#   number of children; the two providers add up to the whole, so Beta is hidden too. The
+#   funnel of one year plots nobody.
+# The two years pooled (summed, then protected once): Alpha 8 of 8 (the rest 0: no count from
+#   1 to 5), Beta 12 of 24, all 20 of 32. Each pooled provider has two hidden years in it, so
+#   neither year can be worked back from it: both are shown.
+#   Alpha: 8/8 = 1. Wilson 95% interval for a share of 1: from n / (n + z²) =
+#   8 / (8 + 1.959964²) = 8 / 11.841459 = 0.675592, to 1.
+#   Beta: 12/24 = 0.5; Wilson: (0.5 + z²/48 ± z √(0.25/24 + z²/2304)) / (1 + z²/24) =
+#   (0.5 ± 0.215453) / 1.160061: 0.314274 to 0.685726.
+#   The line: 20/32 = 0.625 (32 children). Alpha's limits at n = 8 around 0.625: P(8 of 8) =
+#   0.625⁸ = 0.023283, F(7) = 0.976717; the 99.8% upper limit is at r = 8 (F(7) < 0.999):
+#   α = (1 − 0.999) / 0.023283 = 0.042950, limit (8 − 0.042950) / 8 = 0.994631. Alpha's 1 is
+#   above it: "above 99.8%", better than expected. Beta, at n = 24, is within the 95% limits
+#   (0.404 to 0.791).
+# Asked for 3 years, the store has services that ended from 2023-24 only: 2 years pooled.
+
+POOLED = _block(
+    "commissioned_services",
+    "child_id | service | provider | service_type | start_date | end_date | clothed_before "
+    "| clothed_after",
+    [
+        f"{who}{year}{n} | {SERVICE} | {provider} | neglect | {year}-05-01 | {year}-09-30 "
+        f"| {before} | {after}"
+        for year in (2023, 2024)
+        for who, provider, children, before, after in (
+            ("A", "Alpha", range(4), "no", "yes"),
+            ("B", "Beta", range(6), "yes", "yes"),
+            ("B", "Beta", range(6, 12), "no", "no"),
+        )
+        for n in children
+    ],
+)
+
+
+@pytest.fixture(scope="module")
+def pooled():
+    return tiny_store(POOLED)
+
+
+def test_each_year_alone_plots_no_provider(pooled):
+    for period in ("2023-24", "2024-25"):
+        alone = view.provider_funnel(pooled, period, "NS.clothed_after")
+        assert alone.points.empty and alone.too_few == ("Alpha", "Beta")
+        assert alone.average == 0.625 and alone.average_n == 16
+
+
+def test_two_years_pooled_worked_by_hand(pooled):
+    shown = view.provider_funnel(pooled, PERIOD, "NS.clothed_after", years=2)
+    assert shown.periods == ("2023-24", "2024-25") and shown.period == "2024-25"
+    assert shown.note.startswith("Services that ended from 2023-24 to 2024-25 (2 years) pooled.")
+    assert shown.average == 20 / 32 == 0.625 and shown.average_n == 32
+    assert shown.too_few == () and shown.no_data == ()
+    points = shown.points.set_index("provider")
+    alpha, beta = points.loc["Alpha"], points.loc["Beta"]
+    assert (alpha["n"], alpha["count"], alpha["value"]) == (8, 8, 1.0)
+    assert (alpha["ci_low"], alpha["ci_high"]) == pytest.approx((0.675592, 1.0), abs=1e-6)
+    assert (alpha["ci_low"], alpha["ci_high"]) == pytest.approx(stats.wilson(8, 8))
+    assert alpha["position"] == "above 99.8%" and alpha["reading"] == "better than expected"
+    assert funnel.limits("proportion", 0.625, 8).high_998 == pytest.approx(0.994631, abs=1e-6)
+    assert (beta["n"], beta["count"], beta["value"]) == (24, 12, 0.5)
+    assert (beta["ci_low"], beta["ci_high"]) == pytest.approx((0.314274, 0.685726), abs=1e-6)
+    assert beta["position"] == "within" and beta["reading"] == "as expected"
+    assert shown.curves["n"].min() == 6
+
+
+def test_fewer_years_than_asked_are_pooled_and_the_note_says_so(pooled):
+    three = view.provider_funnel(pooled, PERIOD, "NS.clothed_after", years=3)
+    assert three.periods == ("2023-24", "2024-25")
+    assert three.note.startswith(
+        "Services that ended from 2023-24 to 2024-25 (2 years) pooled. No neglect service in "
+        "the store ended before 2023-24, so 2 years of the 3 asked for."
+    )
+    _same_results_of(three, view.provider_funnel(pooled, PERIOD, "NS.clothed_after", years=2))
+    first = view.provider_funnel(pooled, "2023-24", "NS.clothed_after", years=2)
+    assert first.periods == ("2023-24",) and first.points.empty
+    assert "Services that ended in 2023-24 only" in first.note
+    with pytest.raises(ValueError):
+        view.provider_funnel(pooled, PERIOD, "NS.clothed_after", years=0)
+    with pytest.raises(ValueError):
+        view.provider_funnel(pooled, "2024-25H2", "NS.clothed_after", years=2)
+
+
+def _same_results_of(first, second) -> None:
+    pd.testing.assert_frame_equal(first.points, second.points)
+    assert (first.average, first.average_n, first.too_few) == (
+        second.average,
+        second.average_n,
+        second.too_few,
+    )
+
+
+# A year's hidden count must not come back from the pooled one. The same store, but in 2024-25
+# Alpha has 12 children (6 no → yes, 6 no → no) and Beta 12 (6 yes → yes, 6 no → no): each
+# shown that year (6 of 12), all 12 of 24. 2023-24 is as above: Alpha (4) and Beta hidden.
+# Pooled, Alpha would be 10 of 16 and Beta 12 of 24, with nothing from 1 to 5; but Alpha's 16 − 12
+# shown for 2024-25 = 4 children in 2023-24, and its 10 − 6 = 4 clothed: the count hidden
+# there. Each pooled provider has one hidden year in it, so it is hidden (the aggregator's rule
+# for a sum with one hidden part); the all-provider line, 22 of 40 (each year shown), stays.
+
+DIFFERENCING = _block(
+    "commissioned_services",
+    "child_id | service | provider | service_type | start_date | end_date | clothed_before "
+    "| clothed_after",
+    [
+        f"{who}{year}{n} | {SERVICE} | {provider} | neglect | {year}-05-01 | {year}-09-30 "
+        f"| {before} | {after}"
+        for year, rows in (
+            (
+                2023,
+                (
+                    ("A", "Alpha", range(4), "no", "yes"),
+                    ("B", "Beta", range(6), "yes", "yes"),
+                    ("B", "Beta", range(6, 12), "no", "no"),
+                ),
+            ),
+            (
+                2024,
+                (
+                    ("A", "Alpha", range(6), "no", "yes"),
+                    ("A", "Alpha", range(6, 12), "no", "no"),
+                    ("B", "Beta", range(6), "yes", "yes"),
+                    ("B", "Beta", range(6, 12), "no", "no"),
+                ),
+            ),
+        )
+        for who, provider, children, before, after in rows
+        for n in children
+    ],
+)
+
+
+def test_a_years_hidden_count_cannot_be_worked_back_from_the_pooled_one():
+    con = tiny_store(DIFFERENCING)
+    alone = view.provider_funnel(con, PERIOD, "NS.clothed_after").points.set_index("provider")
+    assert (alone.loc["Alpha", "n"], alone.loc["Alpha", "count"]) == (12, 6)
+    assert view.provider_funnel(con, "2023-24", "NS.clothed_after").too_few == ("Alpha", "Beta")
+    pooled = view.provider_funnel(con, PERIOD, "NS.clothed_after", years=2)
+    assert pooled.points.empty and pooled.too_few == ("Alpha", "Beta")
+    assert (pooled.average, pooled.average_n) == (22 / 40, 40)
+    # Neither the count nor the number of children: both would give the 4 back.
+    results = view._pooled_outcome_results(con, PERIOD.up_to(2), (), 5)
+    rows = results[(results["indicator_id"] == "NS.clothed_after") & results["provider"].notna()]
+    assert rows["suppressed"].all() and rows[["numerator", "denominator"]].isna().all().all()
+
+
 def test_children_served_counts_services_open_in_the_period(practical):
     """Open at any time in 2024-25: every A, B, G, D service (2024-01-15 to 2024-09-30), X1
     (from 2024-06-01) and X2; not X0 (ended 2024-03-31). Alpha: A0-A13, X1, X2 = 16 children,
@@ -886,6 +1070,94 @@ def test_demo_store_structure():
     for column in counts:
         values = pd.to_numeric(column, errors="coerce").dropna()
         assert not ((values >= 1) & (values <= 5)).any()
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="no demo store (make demo)")
+def test_pooling_three_years_on_the_demo_store():
+    """Three years pooled (2022-23 to 2024-25) plot a provider for clothed for school at the
+    end, with no count from 1 to 5; one year pooled is the period on its own."""
+    con = duckdb.connect(str(DEMO), read_only=True)
+    try:
+        alone = view._outcome_results(con, PERIOD, (), 5)
+        one_year = view._pooled_outcome_results(con, [PERIOD], (), 5)
+        shown = {
+            years: view.provider_funnel(con, PERIOD, "NS.clothed_after", years=years)
+            for years in (1, 2, 3)
+        }
+    finally:
+        con.close()
+    _same_results(one_year, alone)
+    three = shown[3]
+    assert three.periods == ("2022-23", "2023-24", "2024-25")
+    assert three.note.startswith("Services that ended from 2022-23 to 2024-25 (3 years) pooled.")
+    assert len(three.points) >= 1
+    for funnel_shown in shown.values():
+        for column in ("n", "count"):
+            values = funnel_shown.points[column]
+            assert not ((values >= 1) & (values <= 5)).any()
+        assert funnel_shown.points["n"].sum() <= funnel_shown.average_n
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="no demo store (make demo)")
+def test_no_year_can_be_worked_back_from_the_pooled_shares_on_the_demo_store():
+    """For the pooled shares of three years on the demo store: no shown count has exactly one
+    year's hidden in it, no sum of counts has exactly one hidden part, and no hidden count is
+    the sum of shown ones (unless what would come back is 0: the aggregator does not hide a
+    zero, which names nobody)."""
+    periods = PERIOD.up_to(3)
+    con = duckdb.connect(str(DEMO), read_only=True)
+    try:
+        pooled = view._pooled_outcome_results(con, periods, (), 5)
+        years = [view._outcome_results(con, p, (), 5) for p in periods]
+    finally:
+        con.close()
+    shares = set(view.funnel_measures())
+    pooled = pooled[pooled["indicator_id"].isin(shares) & (pooled["status"] == view.OK)]
+    years = [y[y["indicator_id"].isin(shares) & (y["status"] == view.OK)] for y in years]
+    assert (~pooled["suppressed"].astype(bool)).any()
+    for column in ("numerator", "denominator"):
+        by_year = pd.concat([y.assign(key=_key(y)) for y in years])
+        hidden_years = by_year[by_year[column].isna()]["key"].value_counts()
+        shown_years = by_year.groupby("key")[column].sum()  # the years shown, added up
+        shown = pooled[pooled[column].notna()].assign(key=lambda rows: _key(rows))
+        one_hidden = shown[shown["key"].map(hidden_years).fillna(0) == 1]
+        left = one_hidden[column].to_numpy(float) - one_hidden["key"].map(shown_years).to_numpy(
+            float
+        )
+        assert (left == 0).all(), (column, list(one_hidden["key"]))
+        for total, parts in _sums(pooled):
+            hidden = [p for p in parts if pd.isna(p[column])]
+            rest = sum(float(p[column]) for p in parts if pd.notna(p[column]))
+            if pd.notna(total[column]) and len(hidden) == 1:
+                assert float(total[column]) == rest, (column, total["key"])  # a 0 comes back
+            if pd.isna(total[column]) and not hidden:
+                assert rest == 0, (column, total["key"])
+
+
+def _key(rows: pd.DataFrame) -> pd.Series:
+    return rows["indicator_id"].astype(str) + "|" + view._cell_keys(rows)
+
+
+def _sums(rows: pd.DataFrame):
+    """(total, parts) of the slicings by service and by provider, per measure."""
+    found = []
+    keys = _key(rows)
+    records = [dict(r, key=k) for r, k in zip(rows.to_dict("records"), keys, strict=True)]
+    for measure in rows["indicator_id"].unique():
+        mine = [r for r in records if r["indicator_id"] == measure]
+        whole = [r for r in mine if r["slice"] == WHOLE]
+        for slicing in ("service", "provider"):
+            parts = [r for r in mine if r["slice"] == slicing]
+            if whole and parts:
+                found.append((whole[0], parts))
+            for total in parts:
+                crossed = [
+                    r for r in mine
+                    if r["slice"] == "service×provider" and r[slicing] == total[slicing]
+                ]  # fmt: skip
+                if crossed:
+                    found.append((total, crossed))
+    return found
 
 
 @pytest.mark.skipif(not DEMO.exists(), reason="no demo store (make demo)")

@@ -17,7 +17,8 @@ interval; the funnel limits come from ``funnel.py`` (Spiegelhalter 2005).
   many got worse, and what is hidden or missing, in words; beside it, the children each
   service and provider served in the period.
 * ``provider_funnel``: one share across providers, with the funnel's 95% and 99.8% limits
-  around the all-provider average and each provider's position.
+  around the all-provider average and each provider's position; the services of up to
+  ``years`` periods can be pooled (summed, then protected once: ``_pooled_outcome_results``).
 * ``small_number_warnings``: sentences where numbers are too small to judge.
 * ``services_available``: the services, providers, periods and measures to choose from.
 
@@ -37,12 +38,18 @@ hiding across them (they only ever hide more):
   over the same children, has its number of children hidden (primary or secondary suppression),
   so that a hidden provider's number of children cannot be worked back from the service's
   total and the other providers'.
+
+Pooled years (the funnel) are protected on their pooled counts, and a pooled count is hidden
+too where exactly one year's count in it is hidden (each year is shown on its own); then the
+aggregator's secondary suppression runs again, with its converse for totals hidden here: a
+hidden total whose parts are all shown has its smallest part hidden (``_hide_more``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import date
 
 import duckdb
@@ -54,8 +61,16 @@ from framework.engine.aggregate import Query, _Cache, conform_results, prepare
 from framework.engine.dimensions import CHILD_DIMENSIONS, GROUP_LABELS
 from framework.engine.measures import services as sm
 from framework.engine.periods import Period
-from framework.engine.summaries import UNKNOWN, WHOLE, summarise
-from framework.engine.suppression import HIDDEN_ALWAYS, HIDDEN_WITH_COHORT, protect
+from framework.engine.summaries import UNKNOWN, WHOLE, Batch, Prepared, summarise
+from framework.engine.suppression import (
+    COUNTED,
+    HIDDEN_ALWAYS,
+    HIDDEN_WITH_COHORT,
+    _apply,
+    _hide_small_non_response,
+    _Secondary,
+    protect,
+)
 from framework.engine.views import direction
 from framework.formatting import percent
 
@@ -137,26 +152,43 @@ def evaluate_measures(
     period: the whole cohort and each slicing (``by`` crossed, then each of ``separately``),
     made and protected by the aggregator's own steps, as ``evaluate`` makes them for catalogue
     indicators (no change from the period before: the change here is before → after)."""
-    unplaceable = [d for d, _ in where if d not in CHILD_DIMENSIONS]
-    if unplaceable:
-        raise ValueError(f"cannot restrict to {unplaceable}; choose from {CHILD_DIMENSIONS}")
+    _check_where(where)
     measures = [sm.SERVICE_MEASURES[i] for i in ids]
-    slicings = ([tuple(by)] if by else []) + [(d,) for d in separately if (d,) != tuple(by)]
+    slicings = _slicings(by, separately)
     cache = _Cache(con)
     found = {}
     try:
         for period in periods:
-            query = Query(
-                tuple(ids), period, by=tuple(by), separately=tuple(separately),
-                where=tuple(where), threshold=threshold, with_change=False,
-            )  # fmt: skip
+            query = _query(ids, period, by, separately, where, threshold)
             current = summarise(*prepare(cache, measures, period, query), slicings)
-            results = protect(current, threshold)
-            results["period"] = period.label
-            found[period] = conform_results(results)
+            found[period] = _protected(current, period, threshold)
     finally:
         cache.close()
     return found
+
+
+def _check_where(where) -> None:
+    unplaceable = [d for d, _ in where if d not in CHILD_DIMENSIONS]
+    if unplaceable:
+        raise ValueError(f"cannot restrict to {unplaceable}; choose from {CHILD_DIMENSIONS}")
+
+
+def _slicings(by: tuple[str, ...], separately: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return ([tuple(by)] if by else []) + [(d,) for d in separately if (d,) != tuple(by)]
+
+
+def _query(ids, period: Period, by, separately, where, threshold: int) -> Query:
+    return Query(
+        tuple(ids), period, by=tuple(by), separately=tuple(separately), where=tuple(where),
+        threshold=threshold, with_change=False,
+    )  # fmt: skip
+
+
+def _protected(current: pd.DataFrame, period: Period, threshold: int) -> pd.DataFrame:
+    """The aggregator's disclosure control and results contract on one summary."""
+    results = protect(current, threshold)
+    results["period"] = period.label
+    return conform_results(results)
 
 
 def _period(period: Period | str) -> Period:
@@ -171,6 +203,161 @@ def _outcome_results(con, period: Period, where, threshold: int) -> pd.DataFrame
         threshold=threshold,
     )[period]  # fmt: skip
     return carry_hiding(results)
+
+
+def _pooled_outcome_results(con, periods: list[Period], where, threshold: int) -> pd.DataFrame:
+    """Every outcome measure, as ``_outcome_results``, over the services that ended in any of
+    ``periods`` (oldest first; the last is the period asked for), summed and protected once.
+
+    Each period's units are the measures' own for that period (``prepare``, with its own
+    restriction to ``where``). They go into one batch, measure by measure, and are summed
+    (``summarise``) and protected (``protect``) once, as one period's units would be: a share
+    is hidden by its pooled count, never by a year's. A unit is a child's service episode,
+    which has one end date, so no unit ends in two periods; its id and its child's id are
+    still prefixed by the period, so that no two can ever merge and each unit is joined to its
+    child's dimensions in its own period. With one period this is ``_outcome_results``.
+
+    Each year is also shown on its own (the outcomes table, a funnel of one year), so a pooled
+    count is a sum of published parts: where exactly one year's count in it is hidden, the
+    pooled count less the years shown would give it back. There the pooled count is hidden
+    too, and the aggregator's secondary suppression runs again over the pooled results
+    (``_years_hidden``, ``_hide_more``): the aggregator's rule for a sum with one hidden part,
+    which only ever hides more."""
+    _check_where(where)
+    measures = [sm.SERVICE_MEASURES[i] for i in OUTCOME_IDS]
+    slicings = _slicings(CROSSED, CROSSED)
+    cache = _Cache(con)
+    batches, years = [], []
+    try:
+        for each in periods:
+            query = _query(OUTCOME_IDS, each, CROSSED, CROSSED, where, threshold)
+            batch, dims = prepare(cache, measures, each, query)
+            batches.append((each, batch, dims))
+            if len(periods) > 1:  # the year as it is shown on its own: raw, and protected
+                current = summarise(batch, dims, slicings)
+                shown = carry_hiding(_protected(current, each, threshold))
+                years.append((conform_results(current), shown))
+        pooled = summarise(*_pooled_batch(batches), slicings)
+    finally:
+        cache.close()
+    results = protect(pooled, threshold)
+    if years:
+        count, cohort = _years_hidden(conform_results(pooled), years)
+        results = _hide_more(pooled, results, count, cohort, threshold)
+    results["period"] = periods[-1].label
+    return carry_hiding(conform_results(results))
+
+
+def _pooled_batch(batches) -> tuple[Batch, pd.DataFrame | None]:
+    """One batch of every period's units (see ``_pooled_outcome_results``) and the child
+    dimensions of every period, their child ids prefixed alike."""
+    parts: dict[int, list[Prepared]] = {}
+    status: dict[str, dict] = {}
+    children = []
+    for period, batch, dims in batches:
+        prefix = f"{period.label}|"
+        for item in batch.prepared:
+            units = item.units.assign(
+                unit_id=prefix + item.units["unit_id"].astype("string"),
+                child_id=prefix + item.units["child_id"].astype("string"),
+            )
+            parts.setdefault(item.code, []).append(replace(item, units=units))
+        for row in batch.status_rows:  # "no data": the latest period's word
+            status[row["indicator_id"]] = row
+        if dims is not None:
+            children.append(dims.assign(child_id=prefix + dims["child_id"].astype("string")))
+    pooled = Batch()
+    for code in sorted(parts):
+        units = pd.concat([item.units for item in parts[code]], ignore_index=True)
+        pooled.prepared.append(replace(parts[code][0], units=units))
+    counted = {item.measure.indicator_id for item in pooled.prepared}
+    pooled.status_rows = [row for i, row in status.items() if i not in counted]
+    return pooled, pd.concat(children, ignore_index=True) if children else None
+
+
+def _years_hidden(pooled: pd.DataFrame, years: list[tuple[pd.DataFrame, pd.DataFrame]]):
+    """(count, cohort): the pooled shares whose count (numerator), or whose number of
+    children (denominator), has exactly one year's hidden in it, so must be hidden too.
+    ``years``: each year's (raw, shown) results; a hidden count of 0 gives nothing away, as
+    in the aggregator."""
+    hidden: dict[str, Counter] = {"numerator": Counter(), "denominator": Counter()}
+    for raw, shown in years:
+        keys = shown["indicator_id"].astype("string") + "|" + _cell_keys(shown)
+        ok = (shown["status"] == OK) & shown["statistic"].isin(COUNTED)
+        for column, found in hidden.items():
+            concealed = ok & shown[column].isna() & (raw[column].astype("Float64") > 0)
+            found.update(keys[concealed.fillna(False).to_numpy(bool)])
+    keys = pooled["indicator_id"].astype("string") + "|" + _cell_keys(pooled)
+    ok = ((pooled["status"] == OK) & pooled["statistic"].isin(COUNTED)).to_numpy(bool)
+    return tuple(
+        ok & (keys.map(hidden[column]).fillna(0).to_numpy(float) == 1)
+        for column in ("numerator", "denominator")
+    )
+
+
+def _hide_more(current: pd.DataFrame, results: pd.DataFrame, count, cohort, threshold: int):
+    """``protect``'s results with these rows' counts (``count``) and cohorts (``cohort``)
+    hidden as well, and the aggregator's secondary suppression run again from there
+    (``_suppress_both_ways``)."""
+    if not (count | cohort).any():
+        return results
+    hidden = results["suppressed"].to_numpy(dtype=bool)
+    units = results["units"].to_numpy(dtype=float, na_value=np.nan)
+    hidden_cohort = hidden & np.isnan(units) & current["units"].notna().to_numpy()
+    if not ((count & ~hidden) | (cohort & ~hidden_cohort)).any():
+        return results
+    frame = current.reset_index(drop=True)
+    for column in ("category", "key"):
+        if column not in frame:
+            frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    statistic = frame["statistic"].to_numpy(dtype=object)
+    ok = (frame["status"] == OK).to_numpy() & (statistic != "fact")
+    numbers = [
+        frame[c].to_numpy(dtype=float, na_value=np.nan) for c in ("numerator", "denominator")
+    ]
+    secondary = _Secondary(frame, ok & np.isin(statistic, COUNTED), *numbers)
+    with_cohort = ok & (hidden_cohort | cohort)
+    secondary.hide(np.flatnonzero(with_cohort), with_cohort=True)
+    secondary.hide(np.flatnonzero(ok & (hidden | count) & ~with_cohort), with_cohort=False)
+    _suppress_both_ways(secondary)
+    out = _apply(frame, secondary.hidden_count, secondary.hidden_cohort)
+    _hide_small_non_response(out, ok, threshold)
+    return out
+
+
+def _suppress_both_ways(secondary: _Secondary) -> None:
+    """The aggregator's secondary suppression (a sum with one hidden part: one more part is
+    hidden), and its converse for a total hidden here though its parts are all shown (the
+    aggregator hides a total only when its parts are): the total would be the parts' sum, so
+    the smallest of them is hidden too (a non-zero one). Repeated until neither hides more."""
+    sums = secondary.sums
+    owner = sums.owner
+    column = sums.column[owner]
+    position = np.arange(len(owner))
+    present = sums.total >= 0
+    totals = np.where(present, sums.total, 0)
+    while True:
+        secondary.run()
+        if not len(owner):
+            return
+        values = secondary.current[column, sums.rows]
+        counts = secondary.original[column, sums.rows]
+        shown = ~np.isnan(values) & (counts > 0)
+        hidden_parts = np.bincount(owner, weights=~shown & (counts > 0), minlength=len(present))
+        total_hidden = (
+            present
+            & np.isnan(secondary.current[sums.column, totals])
+            & (secondary.original[sums.column, totals] > 0)
+        )
+        bare = total_hidden & (hidden_parts == 0)
+        score = np.where(bare[owner] & shown, counts, np.inf)
+        order = np.lexsort((position, score, owner))
+        first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        chosen = first[np.isfinite(score[first])]
+        if not len(chosen):
+            return
+        secondary.hide(sums.rows[chosen][column[chosen] == 0], with_cohort=False)
+        secondary.hide(sums.rows[chosen][column[chosen] == 1], with_cohort=True)
 
 
 def _cell_keys(rows: pd.DataFrame) -> pd.Series:
@@ -775,7 +962,8 @@ def _awaiting_sentence(count: float) -> str:
 
 @dataclass(frozen=True)
 class ProviderFunnel:
-    """One share across providers, for a funnel plot.
+    """One share across providers, for a funnel plot, over the services that ended in
+    ``periods`` (``period`` and the years before it that were pooled).
 
     ``points``: provider, n (children), count, value, ci_low, ci_high, position (funnel.POSITIONS)
     and reading ("better than expected", "worse than expected", "as expected"; "higher/lower
@@ -783,6 +971,7 @@ class ProviderFunnel:
     high_998 (the limits around ``average`` at each n, for drawing)."""
 
     period: str
+    periods: tuple[str, ...]  # the periods whose services are pooled, oldest first
     measure_id: str
     label: str
     polarity: str
@@ -804,14 +993,19 @@ def provider_funnel(
     service: str | None = None,
     where: tuple[tuple[str, str], ...] = (),
     threshold: int = 5,
+    years: int = 1,
 ) -> ProviderFunnel:
-    """Each provider's share against the all-provider average, with funnel limits."""
+    """Each provider's share against the all-provider average, with funnel limits, over the
+    services that ended in the period and the ``years`` − 1 periods before it, pooled
+    (``_pooled_outcome_results``: summed and protected once). Years before the first in which
+    a neglect service in the store ended are left out, and the note says so."""
     period = _period(period)
     info = sm.MEASURE_INFO.get(measure_id)
     if info is None or info.statistic != "proportion" or measure_id not in OUTCOME_IDS:
         choices = ", ".join(funnel_measures())
         raise ValueError(f"{measure_id!r} is not a share of the outcomes; choose from {choices}")
-    cells = _cells(_outcome_results(con, period, where, threshold))
+    periods = _pooled_periods(con, period, years)
+    cells = _cells(_pooled_outcome_results(con, periods, where, threshold))
     recorded = _recorded(con)
     if service is not None:
         recorded = recorded[recorded["service"] == service]
@@ -837,6 +1031,7 @@ def provider_funnel(
     curves = _curves(average, points["n"], threshold)
     return ProviderFunnel(
         period=period.label,
+        periods=tuple(p.label for p in periods),
         measure_id=measure_id,
         label=_funnel_label(info),
         polarity=info.polarity,
@@ -847,8 +1042,46 @@ def provider_funnel(
         curves=curves,
         too_few=tuple(too_few),
         no_data=tuple(no_data),
-        note=_funnel_note(average, too_few, no_data),
+        note=_funnel_note(average, too_few, no_data, _pooled_words(periods, years)),
     )
+
+
+def _pooled_periods(con, period: Period, years: int) -> list[Period]:
+    """``period`` and the ``years`` − 1 before it, oldest first, from the first financial
+    year in which a neglect service in the store ended (the period asked for is kept)."""
+    if isinstance(years, bool) or int(years) != years or years < 1:
+        raise ValueError(f"years must be a whole number from 1, not {years!r}")
+    if years > 1 and period.is_half:
+        raise ValueError("services are pooled by whole years: choose a year such as 2024-25")
+    periods = period.up_to(int(years))
+    first = con.execute(
+        f"""SELECT min(end_date) FROM commissioned_services
+            WHERE service_type = '{sm.NEGLECT}' AND child_id IS NOT NULL
+              AND start_date IS NOT NULL"""
+    ).fetchone()[0]
+    if first is None:
+        return periods[-1:]
+    first_year = first.year + 1 if first.month >= 4 else first.year
+    return [p for p in periods[:-1] if p.end_year >= first_year] + periods[-1:]
+
+
+def _pooled_words(periods: list[Period], years: int) -> str | None:
+    """The sentence saying which years are pooled (none for one year, as asked)."""
+    if years == 1:
+        return None
+    first, last = periods[0].label, periods[-1].label
+    if len(periods) == 1:
+        return (
+            f"Services that ended in {last} only: no neglect service in the store ended "
+            f"before it, so 1 year of the {years} asked for."
+        )
+    sentence = f"Services that ended from {first} to {last} ({len(periods)} years) pooled."
+    if len(periods) < years:
+        sentence += (
+            f" No neglect service in the store ended before {first}, so {len(periods)} years "
+            f"of the {years} asked for."
+        )
+    return sentence
 
 
 def funnel_measures() -> dict[str, str]:
@@ -910,8 +1143,8 @@ def _curves(average: float | None, sizes: pd.Series, threshold: int) -> pd.DataF
     return funnel.funnel_curves("proportion", average, funnel.funnel_sizes(smallest, largest))
 
 
-def _funnel_note(average, too_few, no_data) -> str:
-    parts = []
+def _funnel_note(average, too_few, no_data, pooled: str | None = None) -> str:
+    parts = [pooled] if pooled else []
     if average is None or math.isnan(average):
         parts.append("The all-provider average is hidden or missing, so there is no funnel.")
     else:

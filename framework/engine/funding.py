@@ -35,7 +35,7 @@ import pandas as pd
 from framework.disclosure import protect_counts
 from framework.engine import comparators as comp
 from framework.engine.dimensions import group_members
-from framework.engine.overview import _child_population
+from framework.engine.overview import child_population
 from framework.engine.periods import Period
 from framework.sources.template_defs import TEMPLATES
 
@@ -238,7 +238,7 @@ def spend_per_child(
     years = _years(con, period)
     if not years:
         return pd.DataFrame(columns=columns)
-    population = _child_population(con, ())
+    population = child_population(con, ())
     spend = con.execute(
         """SELECT year, sum(spend_gbp) AS spend_gbp,
                   sum(spend_gbp) FILTER (WHERE category = 'looked_after') AS looked_after_gbp

@@ -140,7 +140,7 @@ def context(
     deprivation (children living in England's most deprived fifth of areas) and spend (the
     year's outturn and per child). Rows: measure, value, unit, detail. The group filter does
     not apply: context is about all the authority's children (or those of the area chosen)."""
-    population = _child_population(con, where)
+    population = child_population(con, where)
     rows = [*_demand(con, period, where, population, threshold)]
     rows.append(_deprivation(con, where))
     rows.append(_spend(con, period, population, where))
@@ -158,7 +158,7 @@ def _population_filter(where) -> tuple[str, list]:
     return (" AND ".join(clauses) or "TRUE"), values
 
 
-def _child_population(con, where) -> float | None:
+def child_population(con, where) -> float | None:
     """Children aged 0-17 living in the authority's areas (``ref_areas``), or None."""
     condition, values = _population_filter(where)
     total = con.execute(

@@ -268,3 +268,28 @@ def test_any_failing_load_leaves_the_store_unchanged(
     finally:
         load_module.store.write_table = real_write_table
     assert snapshot(path) == before
+
+
+def test_a_store_made_before_a_table_was_added_reads_it_as_empty(store_path):
+    # A store from an older version: made with today's schema, then one table dropped (as if
+    # the table had been added to the schema since).
+    con = store.connect(store_path)
+    con.execute("DROP TABLE authority_regions")
+    con.close()
+    before = store_path.read_bytes()
+    reader = store.connect(store_path, read_only=True)
+    # Read-only, it is stood in for by an empty temporary table, and the file is not touched.
+    assert reader.execute("SELECT count(*) FROM authority_regions").fetchone() == (0,)
+    columns = [r[0] for r in reader.execute("DESCRIBE authority_regions").fetchall()]
+    assert columns[: len(TABLES["authority_regions"].columns)] == [
+        name for name, _ in TABLES["authority_regions"].columns
+    ]
+    reader.close()
+    assert store_path.read_bytes() == before
+    # The next load (a writing connection) adds the real table.
+    writer = store.connect(store_path)
+    assert writer.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_name = 'authority_regions' AND table_catalog <> 'temp'"
+    ).fetchone() == (1,)
+    writer.close()

@@ -176,8 +176,9 @@ st.download_button(
     on_click="ignore",
     icon=":material/download:",
 )
+other_pages = pack.count('<section id="section-')  # the extra pages actually made
 st.caption(
-    f"{caption} · {len(chosen)} indicator page(s), {len(extras or ())} other page(s) · "
+    f"{caption} · {len(chosen)} indicator page(s), {other_pages} other page(s) · "
     f"{len(pack.encode('utf-8')) / 1024:,.0f} KB. "
     f"{PRINT_HELP} The file needs no internet and no app: it opens in any browser."
 )

@@ -239,3 +239,17 @@ def test_the_page_without_returns_says_so(page_on, tmp_path):
     app = page_on(save_store(tiny_store(AREAS), tmp_path / "store.duckdb"))
     assert not app.exception
     assert "nothing to put in a pack" in app.info[0].value
+
+
+def test_the_page_adds_the_commissioning_and_funding_pages(page_on, tmp_path):
+    app = page_on(save_store(place_store(), tmp_path / "store.duckdb"))
+    assert not app.exception
+    app.session_state["pack_extras"] = ["funding", "neglect", "benchmarking"]
+    app.run()
+    assert not app.exception
+    # Funding and neglect services are always there (their pages say what is missing); this
+    # store holds no published statistics, so there is no benchmarking page to add.
+    assert "2 other page(s)" in app.caption[-1].value
+    html = app.expander[0].children[0].proto.srcdoc  # the preview (an iframe of the pack)
+    assert "Funding context" in html and "Neglect services" in html
+    assert "section-benchmarking" not in html

@@ -7,12 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = sorted(
-    path
-    for folder in ("framework", "pages", "tests")
-    for path in (REPO / folder).rglob("*.py")
-    if ".venv" not in path.parts
-) + [REPO / "app.py", REPO / "serve.py"]
+PACKAGES = sorted(
+    path for folder in ("framework", "pages", "tests") for path in (REPO / folder).rglob("*.py")
+)
+SOURCES = [*PACKAGES, REPO / "app.py", REPO / "serve.py"]
 
 
 def test_every_python_file_compiles() -> None:

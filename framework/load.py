@@ -219,6 +219,16 @@ def read_planned(plan: PlannedRead, collection_year: int | None) -> ReadResult:
         return _fatal_result(plan, problem)
 
 
+def _unreadable(result: ReadResult) -> UnreadableFile:
+    """The file a fatal read is about. The SSDA903 readers begin the reason with the name of
+    the file at fault (in a set, not always the first), which is then not repeated."""
+    for file in result.files:
+        prefix = f"{file.name}: "
+        if result.fatal.startswith(prefix):
+            return UnreadableFile(file.path, result.fatal.removeprefix(prefix))
+    return UnreadableFile(result.files[0].path, result.fatal)
+
+
 def _fatal_result(plan: PlannedRead, problem: UnreadableFile) -> ReadResult:
     files = [SourceFile(p, sha256_of(p), p.stat().st_size, plan.kind) for p in plan.paths]
     return ReadResult(source=plan.kind, collection_year=None, files=files, fatal=problem.reason)
@@ -388,7 +398,7 @@ def load_files(
     if not force:
         plans, skipped = _drop_unchanged(plans, _already_loaded(store_path, files))
     results = read_all(plans, collection_year, progress)
-    unreadable += [UnreadableFile(r.files[0].path, r.fatal) for r in results if r.fatal]
+    unreadable += [_unreadable(r) for r in results if r.fatal]
     results = [r for r in results if not r.fatal]
     outcome = LoadOutcome(
         "loaded",

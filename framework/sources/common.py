@@ -7,7 +7,9 @@ aside. Readers describe *what* to check; this module does the bookkeeping.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 import zipfile
 from datetime import date
@@ -59,6 +61,25 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+CSV_HEAD_BYTES = 64 * 1024  # enough for any header row; recognising never reads a whole file
+
+
+def csv_first_row(path: Path) -> list[str]:
+    """The first row of a CSV as written (BOM removed), read from the start of the file only.
+
+    Recognising a file must not read all of it: a 250 MB file with no line break, or a first
+    field beyond the csv module's limit, gives no row ([]) rather than a crash; undecodable
+    bytes are replaced (the reader reports the encoding when it reads the file).
+    """
+    with Path(path).open("rb") as handle:
+        head = handle.read(CSV_HEAD_BYTES)
+    text = head.decode("utf-8-sig", errors="replace")
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:
+        return []
 
 
 def blank(series: pd.Series) -> pd.Series:
@@ -254,6 +275,7 @@ __all__ = [
     "TableCheck",
     "blank",
     "clean_text",
+    "csv_first_row",
     "end_year_from_name",
     "end_year_of",
     "sha256_of",

@@ -15,13 +15,12 @@ the demo authority and a first real load need.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
 
 from framework.geography import normalise_postcodes
-from framework.sources.common import TableCheck, blank, clean_text, sha256_of
+from framework.sources.common import TableCheck, blank, clean_text, csv_first_row, sha256_of
 from framework.sources.problems import (
     ERROR,
     ReadResult,
@@ -41,9 +40,7 @@ LAYOUTS = {
 
 def read_header(path: Path) -> list[str]:
     """The first line of a CSV as lower-case column names (BOM and spaces removed)."""
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        first = next(csv.reader(handle), [])
-    return [column.strip().lower() for column in first]
+    return [column.strip().lower() for column in csv_first_row(path)]
 
 
 # Official reference layouts that the demo writes beside its own lookups (IoD2025 File 3,
@@ -80,12 +77,19 @@ def identify_local_csv(path: Path) -> str | None:
 def _read_strings(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+            index_col=False,  # never take a column as the index: values would shift
         )
     except pd.errors.EmptyDataError:
         raise UnreadableFile(path, "the file is empty") from None
     except UnicodeDecodeError:
         raise UnreadableFile(path, "the file is not UTF-8 text; save it as CSV UTF-8") from None
+    except pd.errors.ParserError as error:
+        raise UnreadableFile(path, f"the CSV could not be parsed ({str(error).strip()})") from None
     frame.columns = [c.strip().lower() for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # row 1 = first row after the header
     return frame

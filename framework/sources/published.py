@@ -30,7 +30,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framework.sources.common import TableCheck, blank, end_year_from_name, sha256_of
+from framework.sources.common import (
+    TableCheck,
+    blank,
+    csv_first_row,
+    end_year_from_name,
+    sha256_of,
+)
 from framework.sources.problems import (
     ERROR,
     WARNING,
@@ -169,8 +175,7 @@ SN_RANKS = range(1, 11)
 def _read_header(path: Path) -> list[str]:
     """The first line of a CSV as written (BOM removed; names stripped, case kept)."""
     try:
-        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-            first = next(csv.reader(handle), [])
+        first = csv_first_row(path)
     except OSError:
         return []
     return [column.strip() for column in first]
@@ -237,7 +242,13 @@ def read_published(path: str | Path) -> ReadResult:
 
 def _read_strings_plain(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            index_col=False,  # never take a column as the index: values would shift
+        )
     except pd.errors.EmptyDataError:
         raise UnreadableFile(path, "the file is empty") from None
     except UnicodeDecodeError:
@@ -564,6 +575,8 @@ def _read_sn(path: Path) -> ReadResult:
             rows = list(csv.reader(handle))
     except UnicodeDecodeError:
         raise UnreadableFile(path, "the file is not UTF-8 text; save it as CSV UTF-8") from None
+    except csv.Error as error:  # e.g. a field beyond the csv module's size limit
+        raise UnreadableFile(path, f"the CSV cannot be parsed ({error})") from None
     header = [c.strip() for c in rows[0]]
     layout = _sn_layout(header)
     lower = [c.lower() for c in header]

@@ -36,6 +36,13 @@ def _prolog(path: Path) -> bytes:
     return head
 
 
+DTD_REFUSED = (
+    "the XML declares a document type or entities (<!DOCTYPE> / <!ENTITY>). Returns never need "
+    "one, and they can be used to attack the reader, so the file was refused. Export the return "
+    "again from the case-management system."
+)
+
+
 def check_prolog(path: Path) -> None:
     """Refuse empty files and any DTD or entity declaration before the root element."""
     head = _prolog(path)
@@ -45,12 +52,24 @@ def check_prolog(path: Path) -> None:
     before_root = head if root is None else head[: root.start() + 1]
     # Anything up to the root (and inside it if the root is beyond the prolog window).
     if _DOCTYPE.search(before_root) or (root is None and _DOCTYPE.search(head)):
-        raise UnreadableFile(
-            path,
-            "the XML declares a document type or entities (<!DOCTYPE> / <!ENTITY>). Returns "
-            "never need one, and they can be used to attack the reader, so the file was refused. "
-            "Export the return again from the case-management system.",
-        )
+        raise UnreadableFile(path, DTD_REFUSED)
+    _check_parsed_prolog(path)
+
+
+def _check_parsed_prolog(path: Path) -> None:
+    """The parser's own view of the prolog, up to the root element's start tag: a document
+    type the byte scan above cannot see (UTF-16 without a byte-order mark, EBCDIC, or after more
+    than PROLOG_BYTES of comments) is refused before any entity in the document is used. A file
+    that is not well formed is left for the read itself to report."""
+    with path.open("rb") as handle:
+        try:
+            for _event, element in _iterparse(handle, events=("start",)):
+                info = element.getroottree().docinfo
+                if info.doctype or info.internalDTD is not None:
+                    raise UnreadableFile(path, DTD_REFUSED)
+                return
+        except etree.XMLSyntaxError:
+            return
 
 
 def root_tag(path: Path) -> str:

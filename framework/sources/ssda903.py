@@ -238,6 +238,23 @@ def describe_unrecognised_csv(path: Path) -> str:
         return error.reason
 
 
+SHOWN_COLUMNS = 20  # an unrecognised file's columns listed in its message, at most
+SHOWN_NAME = 40  # characters of each
+
+
+def _shown_columns(columns: list[str]) -> str:
+    """The columns found, as a message shows them: the first SHOWN_COLUMNS, each cut to
+    SHOWN_NAME characters, unprintable characters as "?" (a binary file's "header" is one
+    64 KB name of NUL bytes, which no message should repeat)."""
+    names = [c for c in columns if c]
+    shown = []
+    for name in names[:SHOWN_COLUMNS]:
+        printable = "".join(ch if ch.isprintable() else "?" for ch in name[: SHOWN_NAME + 1])
+        shown.append(printable if len(printable) <= SHOWN_NAME else printable[:SHOWN_NAME] + "…")
+    more = f" and {len(names) - SHOWN_COLUMNS} more" if len(names) > SHOWN_COLUMNS else ""
+    return ", ".join(shown) + more or "none"
+
+
 def _unrecognised_reason(columns: list[str]) -> str:
     table, ties = _best_table(columns)
     if table:
@@ -249,7 +266,7 @@ def _unrecognised_reason(columns: list[str]) -> str:
             "clear which it is. Remove the columns that do not belong and load it again."
         )
     present = set(columns)
-    found = ", ".join(c for c in columns if c) or "none"
+    found = _shown_columns(columns)
     scores = {t: len(set(wanted) & present) / len(wanted) for t, wanted in COLUMNS.items()}
     closest = max(scores, key=lambda t: (scores[t], len(COLUMNS[t])))
     if not set(COLUMNS[closest]) & present - {"CHILD", "DOB"}:
@@ -361,7 +378,10 @@ def _read_csv_set(paths: list[Path], result: ReadResult) -> dict[str, RawTable]:
         source = _source_file(path, "ssda903_csv:unrecognised")
         result.files.append(source)
         content, encoding = _decode(path)
-        header, rows = _parse_csv(content)
+        try:
+            header, rows = _parse_csv(content)
+        except csv.Error as error:  # e.g. a field beyond the csv module's size limit
+            raise UnreadableFile(path, f"the CSV could not be parsed ({error})") from None
         table = _best_table(header)[0]
         if table is None:
             raise UnreadableFile(path, _unrecognised_reason(header))

@@ -16,14 +16,19 @@ their XML with defusedxml (entity expansion and external entities refused).
 
 from __future__ import annotations
 
-import csv
 import re
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from framework.sources.common import TableCheck, blank, checked_zip_entries, sha256_of
+from framework.sources.common import (
+    TableCheck,
+    blank,
+    checked_zip_entries,
+    csv_first_row,
+    sha256_of,
+)
 from framework.sources.problems import (
     ERROR,
     WARNING,
@@ -60,9 +65,7 @@ def read_header(path: Path) -> list[str]:
     if path.suffix.lower() == ".xlsx":
         rows = _xlsx_rows(path, limit=1)
         return [normalise_name(c) for c in (rows[0] if rows else [])]
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        first = next(csv.reader(handle), [])
-    return [normalise_name(c) for c in first]
+    return [normalise_name(c) for c in csv_first_row(path)]
 
 
 def identify_template(path: Path) -> str | None:
@@ -133,19 +136,44 @@ def _xlsx_rows(path: Path, limit: int | None = None) -> list[list[str]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for damaged or hostile files
-        reason = f"the workbook could not be opened ({type(error).__name__})"
-        raise UnreadableFile(path, reason) from None
+        raise UnreadableFile(path, _workbook_problem("could not be opened", error)) from None
     try:
         named = [n for n in book.sheetnames if n.strip().lower() == DATA_SHEET]
         sheet = book[named[0]] if named else book.worksheets[0]
         rows = []
-        for row in sheet.iter_rows(values_only=True):
-            rows.append([_cell_text(v) for v in row])
-            if limit is not None and len(rows) >= limit:
-                break
+        # A read-only sheet is parsed as its rows are read: damaged or hostile XML surfaces here.
+        try:
+            for row in sheet.iter_rows(values_only=True):
+                rows.append([_cell_text(v) for v in row])
+                if limit is not None and len(rows) >= limit:
+                    break
+        except Exception as error:
+            reason = _workbook_problem("data sheet could not be read", error)
+            raise UnreadableFile(path, reason) from None
         return rows
     finally:
         book.close()
+
+
+def _workbook_problem(what: str, error: Exception) -> str:
+    """Why a workbook cannot be read, in words: entity or DTD refusals (defusedxml) said as such."""
+    from defusedxml import DefusedXmlException
+
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, DefusedXmlException):
+            return (
+                "the workbook's XML declares a document type or entities, which workbooks never "
+                "need and which can be used to attack the reader, so it was refused. Save it "
+                "again from Excel."
+            )
+        cause = cause.__cause__ or cause.__context__
+    prefix = "the workbook's " if what.startswith("data sheet") else "the workbook "
+    detail = str(error).strip()
+    # A short one-line detail helps ("unclosed token: line 2, column 70398"); not one that
+    # names a temporary folder or runs over several lines.
+    plain = detail and len(detail) <= 200 and not any(c in detail for c in "\n/\\")
+    return f"{prefix}{what} ({type(error).__name__}{': ' + detail if plain else ''})"
 
 
 def _raw_table(path: Path) -> tuple[pd.DataFrame, int]:
@@ -167,6 +195,7 @@ def _raw_table(path: Path) -> tuple[pd.DataFrame, int]:
             encoding="utf-8-sig",
             skipinitialspace=True,
             skip_blank_lines=False,  # keep row numbers right; empty rows are dropped below
+            index_col=False,  # never take a column as the index: values would shift
         )
     except pd.errors.EmptyDataError:
         raise UnreadableFile(path, "the file is empty") from None

@@ -15,6 +15,7 @@ from framework.engine.neglect import warnings_for
 from pages.common import (
     engine,
     latest_period_label,
+    period_of,
     settings,
     sidebar_filters,
     store_path,
@@ -182,14 +183,19 @@ order = sorted(
 measure = st.selectbox("Measure", order, format_func=measures.get)
 # Three years by default: one year's services leave most providers with too few children to
 # show, and commissioners compare providers over contracts that usually run for several years.
+half_year = period_of(filters.period).is_half
 years = st.radio(
     "Years pooled",
     [1, 2, 3],
     index=2,
     horizontal=True,
     key="neglect_funnel_years",
+    disabled=half_year,
     help="Services that ended in the period chosen and the years before it, counted together.",
 )
+if half_year:  # services are pooled by whole years: a half-year is compared on its own
+    years = 1
+    st.caption("Years are pooled for whole years only: choose a year (e.g. 2024-25) to pool.")
 funnel = engine(
     "neglect.provider_funnel",
     filters.period,

@@ -203,7 +203,8 @@ def _deprivation(con, where) -> tuple:
     if not shares[1]:
         return (label, np.nan, "share", "no small areas with deprivation deciles loaded")
     detail = "children aged 0-17 living in IMD deciles 1 and 2 (England's most deprived fifth)"
-    return (label, shares[0] / shares[1], "share", detail)
+    in_poorest = shares[0] or 0  # none of the areas chosen is in deciles 1-2: a share of 0
+    return (label, in_poorest / shares[1], "share", detail)
 
 
 def _spend(con, period, population, where) -> tuple:

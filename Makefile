@@ -31,6 +31,7 @@ run: install
 test: install-dev
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m framework demo-store  # the demo's store: tests that read it run, not skip
 	$(BIN)/python -m pytest -n 2
 
 lint: install-dev

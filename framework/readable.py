@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 from framework.disclosure import SUPPRESSED
-from framework.formatting import percent
+from framework.formatting import money, percent
 
 # How a neglect-services measure's values read, by its unit (framework/engine/neglect.py).
 HIDDEN_STATUS = "too few to show"
@@ -181,12 +181,6 @@ ROLE_WORDS = {
 }
 PER_CHILD_COUNTS = ["Children aged 0–17", "Children in need (in the year)"]
 PER_CHILD_COUNTS += ["Looked after on 31 March"]
-
-
-def money(value) -> str:
-    from framework.formatting import money as formatted
-
-    return formatted(value)
 
 
 def spend_per_child(per_child: pd.DataFrame) -> pd.DataFrame:

@@ -42,11 +42,6 @@ def la_number(value: object) -> str | None:
     return text.zfill(3) if text.isdigit() else (text or None)
 
 
-def has_published(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether any published statistics are loaded (the pages say how to load them if not)."""
-    return bool(con.execute("SELECT count(*) FROM published_statistics").fetchone()[0])
-
-
 def authorities(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per authority the published statistics name: old_la_code, area_code, area_name,
     region_code, region_name (from ``authority_regions``; missing when no file gave it),

@@ -6,9 +6,16 @@ they show. Run with `make run`, which prepares the demo authority first.
 
 import streamlit as st
 
+from pages.access import sign_in_page, signed_in
 from pages.common import showing_demo, warm_up_in_background
 
 st.set_page_config(page_title="Outcomes Explorer", layout="wide")
+# Nobody reaches a page without a session: until then the sign-in is the app's only page,
+# whatever address was asked for.
+session = signed_in()
+if session is None:
+    st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
+    st.stop()
 pages = {
     "The framework": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -36,7 +43,17 @@ pages = {
         st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ],
 }
-page = st.navigation(pages)
+# Pages beyond the aggregate views, listed only for the roles allowed them. A page that is not
+# listed cannot be opened by its address either (st.navigation serves only the listed pages).
+if session.allows("view_child_level"):
+    pages["Children"] = [
+        st.Page("pages/tracker.py", title="Child-level tracker", icon=":material/checklist:"),
+    ]
+if session.allows("read_audit"):
+    pages["Administration"] = [
+        st.Page("pages/admin.py", title="Users and audit", icon=":material/admin_panel_settings:"),
+    ]
+page = st.navigation(pages)  # each page checks the role again and says who is signed in
 if showing_demo():
     # Said on every page: the numbers are a fictional authority's until the authority's own
     # returns are loaded (Data loaded → upload, or `python -m framework load`).

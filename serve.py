@@ -24,7 +24,13 @@ def _preload() -> None:
 
 if __name__ == "__main__":
     threading.Thread(target=_preload, name="preload", daemon=True).start()
+    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
+
+    # Streamlit treats a folder called pages/ beside the script as an old-style multipage app
+    # until the first run reaches st.navigation: a fresh server's first request could then run
+    # a page without app.py's sign-in. The pages check sign-in themselves too (require()).
+    PagesManager.uses_pages_directory = False
 
     sys.argv = ["streamlit", "run", str(Path(__file__).with_name("app.py")), *sys.argv[1:]]
     sys.exit(cli.main())

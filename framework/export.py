@@ -356,6 +356,25 @@ def definitions(indicator_ids: Iterable[str], columns: Iterable[str] = ()) -> pd
     return pd.DataFrame(rows).fillna("")
 
 
+# How every export is marked (the "Marking" row of the Provenance sheet, the pack's cover and
+# footer): aggregate files are safe to share because they passed the check above; child-level
+# files (the tracker, analysts only) say plainly that they are not.
+SAFE_TO_SHARE = (
+    "Aggregate figures, disclosure-controlled: no count from 1 to {threshold}, nor anything that "
+    "reveals one, is in this file. Safe to share."
+)
+CHILD_LEVEL = (
+    "CHILD-LEVEL DATA, OFFICIAL-SENSITIVE: about named children. Not for sharing beyond the "
+    "people authorised to see it; keep it on the council's systems and delete it when done."
+)
+SAFE_SUFFIX = "safe-to-share"
+CHILD_LEVEL_SUFFIX = "CHILD-LEVEL-not-for-sharing"
+
+
+def marking(threshold: int) -> str:
+    return SAFE_TO_SHARE.format(threshold=threshold)
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where an export's numbers come from: the "Provenance" sheet and the pack's last page."""
@@ -371,10 +390,12 @@ class Provenance:
     reference: str = ""
     version: str = field(default_factory=lambda: app_version())
     made_at: str = field(default_factory=lambda: datetime.now().strftime("%Y-%m-%d %H:%M"))
+    made_by: str = ""  # who exported it (the signed-in user), for accountability
 
     def rows(self) -> list[tuple[str, str]]:
         authority = self.authority + (" (DEMO: a fictional authority)" if self.demo else "")
         rows = [
+            ("Marking", marking(self.threshold)),
             ("Authority", authority),
             ("Period", self.period),
             ("Filters", self.filters),
@@ -388,6 +409,7 @@ class Provenance:
             ("Reference data", self.reference),
             ("Made by", f"Outcomes Explorer {self.version}"),
             ("Made at", self.made_at),
+            ("Exported by", self.made_by),
         ]
         return [(k, v) for k, v in rows if v]
 
@@ -606,7 +628,9 @@ def file_stem(*parts: str | None) -> str:
 
 
 __all__ = [
+    "CHILD_LEVEL",
     "COUNT_NAMES",
+    "SAFE_TO_SHARE",
     "DisclosureError",
     "Provenance",
     "app_version",
@@ -619,6 +643,7 @@ __all__ = [
     "disclosure_problems",
     "export_frame",
     "file_stem",
+    "marking",
     "sheet_title",
     "store_provenance",
     "table_csv",

@@ -41,6 +41,7 @@ from framework.export import (
     Provenance,
     chart_svg,
     check_disclosure,
+    marking,
     store_provenance,
 )
 from framework.formatting import SHARES, interval_text, money, percent, trend_words, value_text
@@ -205,8 +206,8 @@ def render_pack(
     ]
     footer = (
         f"<footer><p class='muted small'>{_e(title)} · made {_e(made)} by Outcomes Explorer "
-        f"{_e(provenance.version)} · counts from 1 to {threshold} are hidden ({SUPPRESSED})"
-        "</p></footer>"
+        f"{_e(provenance.version)} · counts from 1 to {threshold} are hidden ({SUPPRESSED}) · "
+        f"{_e(marking(threshold))}</p></footer>"
     )
     page_marks = _page_marks(authority, period, demo)
     return (
@@ -354,6 +355,7 @@ def _cover(authority, period, filters_text, made, demo, threshold, details) -> s
         ("Showing", filters_text.removeprefix(f"{period.label} · ") or "all children"),
         ("Made", made),
         ("Small numbers", f"counts from 1 to {threshold} are hidden and shown as {SUPPRESSED}"),
+        ("Marking", marking(threshold)),
     ]
     rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
     return (

@@ -13,8 +13,11 @@ from framework import readable
 from framework.charts import comparison_lines, funnel_chart
 from framework.engine.benchmarking import shared_measure
 from framework.readable import published as figure
+from pages.access import require
 from pages.common import authority_choice, engine, settings, store_path
 from pages.downloads import chart_downloads, table_downloads
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
 LOAD_HELP = (
     "No published statistics are loaded. Download the authority-level files from Explore "

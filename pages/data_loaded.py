@@ -16,8 +16,11 @@ from framework.upload import (
     key_problem,
     load_uploaded,
 )
+from pages.access import may, record, require
 from pages.common import open_status, settings, showing_demo, shown
 from pages.downloads import table_downloads
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
 UPLOAD_LABEL = "Files to load"
 YEAR_LABEL = "Collection year"
@@ -27,6 +30,9 @@ LAST_UPLOAD = "upload_outcome"  # session state: the last upload's outcome, show
 
 def upload_section() -> None:
     st.header("Load new files")
+    if not may("upload"):
+        st.caption("Loading files needs the analyst role: ask an analyst or an admin.")
+        return
     chosen = settings()
     if showing_demo():
         then = (
@@ -81,6 +87,12 @@ def upload_section() -> None:
         )
         bar.empty()
         st.session_state[LAST_UPLOAD] = _kept(outcome)
+        record(
+            "upload",
+            files=", ".join(f.name for f in uploaded),
+            status=outcome.status,
+            store=chosen.store_path.name,
+        )
         if outcome.loaded:
             # The pages show the authority's store from now on (unless OUTCOMES_MODE=demo):
             # drop every cached figure and draw the page again on the new store.

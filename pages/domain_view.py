@@ -15,6 +15,7 @@ from framework.disclosure import SUPPRESSED
 from framework.engine.catalogue import catalogue
 from framework.engine.dimensions import GROUP_LABELS
 from framework.formatting import READING, percent, trend_words
+from pages.access import require
 from pages.common import (
     domain_table,
     filter_caption,
@@ -29,6 +30,7 @@ COUNTS = ["numerator", "denominator", "value", "ci_low", "ci_high"]  # hidden on
 
 
 def show_domain(letter: str) -> None:
+    require()  # signed in, with a role that may see aggregate pages (checked on every run)
     domain = catalogue().domains[letter]
     st.title(f"{letter}. {domain.title}")
     st.caption(domain.question)

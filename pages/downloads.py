@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from framework.export import (
+    SAFE_SUFFIX,
     DisclosureError,
     Provenance,
     chart_png,
@@ -32,6 +33,7 @@ from framework.export import (
     table_csv,
     table_xlsx,
 )
+from pages.access import current, may, record
 from pages.common import (
     Filters,
     _connect,
@@ -79,12 +81,33 @@ def provenance(filters: Filters | None = None) -> Provenance:
     found = _store_provenance(
         _store_key(), settings().disclosure_threshold, showing_demo(), authority()
     )
+    session = current()
     return dataclasses.replace(
         found,
+        made_by=session.user if session else "",
         period=filters.period if filters else "",
         filters=filter_caption(filters) if filters else "",
         made_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
+
+
+def audited(file_name: str, what: str, *, permission: str = "export_aggregate"):
+    """Wrap a file maker so that, when the button is clicked, the role is checked again and
+    the export is written to the audit log. The session is captured now: the maker runs
+    outside the page's script, when the browser asks for the file."""
+    session = current()
+
+    def wrap(make):
+        def made():
+            if session is None or not session.allows(permission):
+                record("access_refused", session, export=file_name, needs=permission)
+                raise PermissionError(f"{file_name}: exporting needs the {permission} right")
+            record("export", session, file=file_name, table=what)
+            return make()
+
+        return made
+
+    return wrap
 
 
 def table_downloads(
@@ -113,6 +136,8 @@ def table_downloads(
 
     A table that would disclose a count from 1 to the threshold is not offered: a caption
     says why (nothing is written)."""
+    if not may("export_aggregate"):
+        return
     threshold = settings().disclosure_threshold
     counts = None if counts is None else list(counts)
     problems = disclosure_problems(frame, threshold, counts=counts, statistic=statistic)
@@ -121,12 +146,14 @@ def table_downloads(
         return
     ids = list(indicator_ids)
     made = provenance(filters)  # here, not in the click's thread (it reads the app's caches)
-    stem = file_stem(authority(), name, filters.period if filters else None)
+    stem = file_stem(authority(), name, filters.period if filters else None, SAFE_SUFFIX)
     key = key or file_stem(name)
 
+    @audited(f"{stem}.csv", name)
     def csv() -> bytes:
         return table_csv(frame, threshold, counts=counts, statistic=statistic)
 
+    @audited(f"{stem}.xlsx", name)
     def xlsx() -> bytes:
         return table_xlsx(
             frame,
@@ -167,7 +194,7 @@ def chart_downloads(
     """ "Download PNG" and "Download SVG" buttons for an Altair chart (drawn without a
     browser by vl-convert). Nothing is drawn when ``chart`` is None. A chart whose data holds
     a count from 1 to the threshold is not offered."""
-    if chart is None:
+    if chart is None or not may("export_aggregate"):
         return
     threshold = settings().disclosure_threshold
     try:
@@ -175,12 +202,12 @@ def chart_downloads(
     except DisclosureError as refused:
         st.caption(f"Not offered for download: {refused}.")
         return
-    stem = file_stem(authority(), name, filters.period if filters else None)
+    stem = file_stem(authority(), name, filters.period if filters else None, SAFE_SUFFIX)
     key = key or file_stem(name)
     with st.container(horizontal=True):
         st.download_button(
             "Download PNG",
-            data=lambda: chart_png(chart, threshold),
+            data=audited(f"{stem}.png", name)(lambda: chart_png(chart, threshold)),
             file_name=f"{stem}.png",
             mime="image/png",
             key=f"png-{key}",
@@ -190,7 +217,7 @@ def chart_downloads(
         )
         st.download_button(
             "Download SVG",
-            data=lambda: chart_svg(chart, threshold).encode("utf-8"),
+            data=audited(f"{stem}.svg", name)(lambda: chart_svg(chart, threshold).encode("utf-8")),
             file_name=f"{stem}.svg",
             mime="image/svg+xml",
             key=f"svg-{key}",

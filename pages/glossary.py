@@ -7,6 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages.access import require
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
+
 GLOSSARY = Path(__file__).resolve().parents[1] / "docs" / "glossary.md"
 
 

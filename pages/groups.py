@@ -13,6 +13,7 @@ from framework.engine.catalogue import catalogue
 from framework.engine.groups import ALL_CHILDREN
 from framework.engine.overview import boxes
 from framework.formatting import interval_text, value_text
+from pages.access import require
 from pages.common import (
     filter_caption,
     groups_matrix,
@@ -23,6 +24,8 @@ from pages.common import (
     sidebar_filters,
 )
 from pages.downloads import chart_downloads, table_downloads
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
 st.title("Groups side by side")
 st.caption(

@@ -15,6 +15,7 @@ from framework.charts import OKABE_ITO, SEQUENTIAL_SCHEME
 from framework.disclosure import SUPPRESSED
 from framework.engine.journeys import DEFINITIONS, END_LEVELS, LEVEL_LABELS, LEVELS
 from framework.formatting import interval_text, percent, shares_in_words
+from pages.access import require
 from pages.common import (
     _options,
     _store_key,
@@ -27,6 +28,8 @@ from pages.common import (
     store_path,
 )
 from pages.downloads import table_downloads
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
 BAR = OKABE_ITO[0]  # blue: one colour for every bar (no red against green anywhere)
 HIDDEN = "#595959"  # the outline of a hidden cell of the heatmap: white, with the letter c

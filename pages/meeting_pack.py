@@ -17,6 +17,7 @@ from framework.engine.overview import boxes
 from framework.engine.periods import Period
 from framework.export import DisclosureError, file_stem
 from framework.meeting_pack import PRINT_HELP, render_pack
+from pages.access import require
 from pages.common import (
     _store_key,
     engine,
@@ -30,6 +31,8 @@ from pages.common import (
     sidebar_filters,
 )
 from pages.downloads import authority, provenance
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
 CHOSEN = "pack_indicators"  # session state of the multiselect
 REMEMBERED = "pack_remembered"  # the choice kept across pages (widget state is not)

@@ -12,6 +12,7 @@ import streamlit as st
 from framework import readable
 from framework.charts import before_after_chart, funnel_chart
 from framework.engine.neglect import warnings_for
+from pages.access import require
 from pages.common import (
     engine,
     latest_period_label,
@@ -21,6 +22,8 @@ from pages.common import (
     store_path,
 )
 from pages.downloads import chart_downloads, table_downloads
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
 ALL_SERVICES, ALL_PROVIDERS = "All services", "All providers"
 SHARE_FAMILIES = ("clothed", "breakfast", "sleep")

@@ -17,6 +17,7 @@ import streamlit as st
 from framework.charts import BETTER_TEXT, WORSE_TEXT, sparkline_img
 from framework.disclosure import SUPPRESSED
 from framework.formatting import interval_text, money, percent, value_text
+from pages.access import require
 from pages.common import (
     filter_caption,
     latest_period_label,
@@ -25,6 +26,8 @@ from pages.common import (
     sidebar_filters,
 )
 from pages.downloads import table_downloads
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
 DOMAIN_PAGES = {letter: f"pages/domain_{letter.lower()}.py" for letter in "ABCD"}
 NOTES = {

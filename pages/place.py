@@ -9,6 +9,7 @@ import pydeck as pdk
 import streamlit as st
 
 from framework.formatting import shares_in_words
+from pages.access import require
 from pages.common import (
     area_view,
     child_indicators,
@@ -20,6 +21,8 @@ from pages.common import (
     store_path,
 )
 from pages.downloads import table_downloads
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
 OFFLINE_NOTE = "No basemap: the map works offline. Tick the box to add one (needs internet)."
 BASEMAP = "https://basemaps.cartocdn.com/gl/positron-gl-style/style.json"

@@ -12,6 +12,7 @@ from framework.disclosure import SUPPRESSED
 from framework.engine.catalogue import catalogue
 from framework.engine.periods import Period
 from framework.formatting import READING, interval_text, trend_words, value_text
+from pages.access import require
 from pages.common import (
     filter_caption,
     indicator_choice,
@@ -22,6 +23,8 @@ from pages.common import (
     trend_view,
 )
 from pages.downloads import chart_downloads, table_downloads
+
+require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
 st.title("Trends")
 st.caption(

@@ -22,6 +22,13 @@ SHARED = REPO.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def open_access(monkeypatch):
+    """The app's tests run without sign-in (everyone admin), as the demo does; the tests of
+    sign-in itself (test_access.py) set the mode they test."""
+    monkeypatch.setenv("OUTCOMES_ACCESS_MODE", "open")
+
+
 @pytest.fixture
 def shared() -> Path:
     if not (SHARED / "spec" / "samples").is_dir():

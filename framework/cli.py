@@ -7,6 +7,7 @@ import csv
 import sys
 from pathlib import Path
 
+from framework import idmap
 from framework.config import load_settings
 from framework.disclosure import SUPPRESSED
 from framework.load import LoadOutcome, load_files
@@ -14,6 +15,7 @@ from framework.privacy import MissingKeyError, Pseudonymiser, new_key_file, reso
 from framework.store import store
 from framework.store.store import StoreError
 from framework.upload import IGNORED_WORDS, problem_kinds, skipped_words, year_words
+from framework.users_cli import add_user_commands
 
 SHOWN_PROBLEMS = 40
 
@@ -155,9 +157,14 @@ def _parser() -> argparse.ArgumentParser:
     geo_link.add_argument("--out", type=Path, help="write a CSV here (default: print it)")
     geo_link.set_defaults(run=run_geo_link)
 
-    key = commands.add_parser("key", help="pseudonymisation key")
-    key.add_argument("action", choices=["new"], help="new: create a random key file")
+    key = commands.add_parser("key", help="pseudonymisation key, and the id map's key")
+    key.add_argument(
+        "action",
+        choices=["new", "new-idmap"],
+        help="new: create a random pseudonymisation key file; new-idmap: the id map's key file",
+    )
     key.set_defaults(run=run_key)
+    add_user_commands(commands)
     return parser
 
 
@@ -180,6 +187,7 @@ def run_load(args) -> int:
         collection_year=args.year,
         force=args.force,
         progress=_progress_bar(),
+        idmap_key=idmap.key_for(settings, demo=args.demo),
     )
     print(format_outcome(outcome))
     if args.report:
@@ -417,10 +425,12 @@ def run_demo_store(args) -> int:
         finally:
             con.close()
         if built_from == signature:
+            _demo_id_map(settings)
             print(f"Demo store ready: {settings.demo_store}")
             return 0
         print("The demo authority was built by other code or settings: rebuilding it.")
         settings.demo_store.unlink()
+        idmap.map_path(settings.demo_store).unlink(missing_ok=True)
         shutil.rmtree(settings.demo_directory, ignore_errors=True)
     print(f"Generating the demo authority ({settings.demo_children:,} children)...")
     generate_demo(
@@ -454,6 +464,21 @@ def run_demo_store(args) -> int:
     finally:
         con.close()
     return 0
+
+
+def _demo_id_map(settings) -> None:
+    """A demo store built before the id map existed gets its map from the demo's files."""
+    from framework.load import keep_ids_from_files
+
+    if idmap.map_path(settings.demo_store).exists() or not settings.demo_directory.exists():
+        return
+    print("Writing the demo's id map (fictional ids, public demo key)...")
+    keep_ids_from_files(
+        [settings.demo_directory],
+        store_path=settings.demo_store,
+        pseudonymiser=_pseudonymiser(None, settings, demo=True),
+        idmap_key=idmap.DEMO_KEY,
+    )
 
 
 # --- reference ----------------------------------------------------------------------------------
@@ -544,6 +569,10 @@ def run_bench(args) -> int:
 
 def run_key(args) -> int:
     settings = load_settings(args.config)
+    if args.action == "new-idmap":
+        path = idmap.new_key_file(settings.idmap_key_file)
+        print(f"New id-map key written to {path} (readable only by you). Back it up.")
+        return 0
     path = new_key_file(settings.key_file)
     print(f"New pseudonymisation key written to {path} (readable only by you). Back it up.")
     return 0

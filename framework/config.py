@@ -33,6 +33,10 @@ class Settings:
     source: Path
     # The authority's own events for trend charts: (ISO date, label, kind), oldest first.
     events: tuple[tuple[str, str, str], ...] = ()
+    # The key of the id map (pseudonym -> the authority's child id, framework/idmap.py): an
+    # environment variable, else a key file outside the project.
+    idmap_key_env: str = "OUTCOMES_IDMAP_KEY"
+    idmap_key_file: Path = Path(os.path.expanduser("~/.config/outcomes-explorer/idmap.key"))
 
 
 def _path(base: Path, value: str) -> Path:
@@ -62,6 +66,10 @@ def load_settings(path: Path | None = None) -> Settings:
         disclosure_threshold=int(disclosure["threshold"]),
         source=path,
         events=_events(raw.get("event", []), path),
+        idmap_key_env=privacy.get("idmap_key_env", "OUTCOMES_IDMAP_KEY"),
+        idmap_key_file=_path(
+            base, privacy.get("idmap_key_file", "~/.config/outcomes-explorer/idmap.key")
+        ),
     )
 
 

@@ -560,6 +560,51 @@ def table_xlsx(
     return buffer.getvalue()
 
 
+# --- child-level files (the tracker; analysts only) --------------------------------------------
+
+
+def child_level_csv(frame: pd.DataFrame) -> bytes:
+    """A child-level table as CSV. Its first line is the marking, so that nobody opens the file
+    without reading it; formula-like text is defused. No disclosure check: the file is about
+    children one by one, and only people allowed to see them may make it."""
+    table = frame.reset_index(drop=True).copy()
+    for column in table.columns:
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+            table[column] = table[column].map(_defuse, na_action="ignore")
+    body = table.to_csv(index=False, lineterminator="\n")
+    return (f'"{CHILD_LEVEL}"\n' + body).encode("utf-8-sig")
+
+
+def child_level_xlsx(sheets: Mapping[str, pd.DataFrame], about: Mapping[str, str]) -> bytes:
+    """A child-level workbook: each sheet starts with the marking in bold red, then the
+    table; a last sheet "About" holds ``about`` (what, when, by whom). Text is never a
+    formula."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    book.remove(book.active)
+    about_frame = pd.DataFrame(
+        [("Marking", CHILD_LEVEL), *about.items()], columns=["item", "value"]
+    )
+    for name, content in [*sheets.items(), ("About", about_frame)]:
+        sheet = book.create_sheet(sheet_title(name) if name != "About" else "About")
+        sheet.append([CHILD_LEVEL])
+        sheet["A1"].font = Font(bold=True, color="C00000")
+        sheet.append([str(c) for c in content.columns])
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+        for values in content.itertuples(index=False):
+            sheet.append([_cell(_defuse(v)) for v in values])
+        for cell in (c for row in sheet.iter_rows(min_row=3) for c in row):
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula
+        sheet.freeze_panes = "A3"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def _cell(value):
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
@@ -638,6 +683,8 @@ __all__ = [
     "chart_svg",
     "check_chart",
     "check_disclosure",
+    "child_level_csv",
+    "child_level_xlsx",
     "count_columns",
     "definitions",
     "disclosure_problems",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from framework import __version__, geography
+from framework import __version__, geography, idmap
 from framework.privacy import Pseudonymiser
 from framework.sources import cin_census, csww, local, published, ssda903, templates
 from framework.sources.common import sha256_of, year_label
@@ -391,7 +391,15 @@ def load_files(
     collection_year: int | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    idmap_key: bytes | idmap._Auto | None = idmap.AUTO,
 ) -> LoadOutcome:
+    """``idmap_key``: the key of the id map kept beside the store (``framework/idmap.py``); by
+    default the demo's for the demo pseudonymiser, else the authority's (config.toml); None
+    loads without keeping the authority's child ids."""
+    if idmap_key is idmap.AUTO:
+        idmap_key = idmap.key_for_pseudonymiser(pseudonymiser)
+    if idmap_key is not None:  # a wrong key is refused before anything is read or stored
+        idmap.read_map(idmap.map_path(store_path), idmap_key)
     files, ignored = discover(paths)
     plans, unreadable = plan_reads(files)
     skipped: list[tuple[str, int]] = []
@@ -428,7 +436,25 @@ def load_files(
         )
         return outcome
     store_results(outcome, loadable, store_path, pseudonymiser, strict=strict, progress=progress)
+    _keep_ids(outcome, store_path, pseudonymiser, idmap_key)
     return outcome
+
+
+def _keep_ids(
+    outcome: LoadOutcome, store_path: Path, pseudonymiser: Pseudonymiser, key: bytes | None
+) -> None:
+    """After the store's load has committed: merge the children's ids into the id map, or say
+    once that they were not kept (no key). Never names a child."""
+    if key is None:
+        outcome.notes.append(idmap.no_key_note())
+        return
+    try:
+        idmap.merge(idmap.map_path(store_path), key, idmap.captured(pseudonymiser))
+    except OSError as error:
+        outcome.notes.append(
+            f"The store was loaded, but the id map could not be written ({error.strerror}): "
+            "load the returns again with --force to write it."
+        )
 
 
 def _same_year_notes(results: list[ReadResult]) -> list[str]:
@@ -545,3 +571,23 @@ def _year(result: ReadResult) -> str:
 
 def _rates(rates: dict[str, float | None]) -> dict[str, float]:
     return {f"{k} match rate": round(v, 4) for k, v in rates.items() if v is not None}
+
+
+def keep_ids_from_files(
+    paths: Iterable[Path],
+    *,
+    store_path: Path,
+    pseudonymiser: Pseudonymiser,
+    idmap_key: bytes,
+) -> int:
+    """Write (or complete) the id map of a store from files already loaded into it, without
+    touching the store: read them, hash their child ids, merge. Returns the children mapped.
+    (For a store built before the id map existed; ``load --force`` does the same and records a
+    load.)"""
+    files, _ignored = discover(paths)
+    plans, _unreadable = plan_reads(files)
+    for result in read_all(plans, None, None):
+        for name, frame in result.tables.items():
+            if "child_id" in TABLES[name].pseudonymise and "child_id" in frame:
+                pseudonymiser.column(frame["child_id"], kind="child")
+    return idmap.merge(idmap.map_path(store_path), idmap_key, idmap.captured(pseudonymiser))

@@ -227,3 +227,137 @@ def with_hidden(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for name in columns:
         out[name] = [SUPPRESSED if _missing(v) else f"{float(v):,.0f}" for v in out[name]]
     return out
+
+
+# --- the child-level tracker -------------------------------------------------------------------
+
+RAG_WORDS = {"red": "Red", "amber": "Amber", "green": "Green"}
+AUTHORITY_ID = "Authority's child id"
+
+
+def _day(value) -> str:
+    if _missing(value):
+        return ""
+    day = pd.Timestamp(value)
+    return f"{day.day} {day:%b %Y}"
+
+
+def _whole(value) -> str:
+    return "" if _missing(value) else f"{int(value):,}"
+
+
+def _yes_no(value) -> str:
+    return "" if _missing(value) else ("Yes" if bool(value) else "No")
+
+
+def _coded(code, words: dict[str, str]) -> str:
+    if _missing(code) or not str(code).strip():
+        return ""
+    meaning = words.get(str(code).upper())
+    return f"{meaning} ({code})" if meaning else str(code)
+
+
+def _plan_details(row: dict, words: dict[str, dict[str, str]]) -> str:
+    """The child's open plan in a sentence: category and length, or legal status and placement."""
+    parts = []
+    if not _missing(row["cp_start"]):
+        state = "open" if row["plan"] == "cp_plan" else f"ended {_day(row['cp_end'])}"
+        number = row["cp_plan_number"]
+        which = "" if _missing(number) or int(number) < 2 else f", plan number {int(number)}"
+        category = _coded(row["cp_category"], words["cp_category"])
+        parts.append(
+            f"CP plan ({category or 'category not recorded'}) from {_day(row['cp_start'])}, "
+            f"{state}, {_whole(row['cp_months'])} months{which}"
+        )
+    if not _missing(row["care_start"]):
+        parts.append(
+            f"{_coded(row['legal_status'], words['legal_status'])}; "
+            f"{_coded(row['placement_type'], words['placement_type'])} since "
+            f"{_day(row['placement_start'])}; in care since {_day(row['care_start'])}"
+        )
+    if not _missing(row["cin_plan_start"]):
+        parts.append(f"CiN plan since {_day(row['cin_plan_start'])}")
+    leaver = [
+        _coded(row[column], words[column])
+        for column in (
+            "care_leaver_in_touch",
+            "care_leaver_activity",
+            "care_leaver_accommodation",
+        )
+    ]
+    if any(leaver):
+        parts.append("Care leaver: " + "; ".join(part for part in leaver if part))
+    return " · ".join(parts)
+
+
+def _attendance(row: dict) -> str:
+    if _missing(row["attendance_pct"]):
+        return ""
+    terms = _whole(row["attendance_terms"])
+    return f"{float(row['attendance_pct']):.1f}% ({terms} term(s) to {row['latest_term']})"
+
+
+def tracker(frame: pd.DataFrame, ids: dict[str, str] | None = None) -> pd.DataFrame:
+    """``engine.tracker.tracker(...)`` as people read it: one row per child, red first; codes
+    with their meanings; missing data blank (never 0). With ``ids`` (``idmap.lookup``) the
+    authority's own child id is the second column; a child the map lacks has it blank."""
+    from framework.engine.tracker import PLAN_STATUSES, code_words
+
+    columns = (
+        "legal_status",
+        "placement_type",
+        "cp_category",
+        "care_leaver_in_touch",
+        "care_leaver_activity",
+        "care_leaver_accommodation",
+    )
+    words = {column: code_words(column) for column in columns}
+    sex = {"M": "Male", "F": "Female", "U": "Unknown"}
+    rows = []
+    for row in frame.to_dict("records"):
+        shown = {"RAG": RAG_WORDS.get(row["rag"], row["rag"])}
+        shown["Reasons"] = "; ".join(row["reasons"])
+        shown["Child (pseudonym)"] = row["child_id"]
+        if ids is not None:
+            shown[AUTHORITY_ID] = ids.get(row["child_id"], "")
+        sdq = row["sdq_total"]
+        due = _day(row["next_review_due"])
+        shown |= {
+            "Age": _whole(row["age"]),
+            "Sex": "" if _missing(row["sex"]) else sex.get(row["sex"], row["sex"]),
+            "Locality": "" if _missing(row["locality"]) else row["locality"],
+            "Team": "" if _missing(row["team"]) else row["team"],
+            "Plan": PLAN_STATUSES.get(row["plan"], row["plan"]),
+            "Plan details": _plan_details(row, words),
+            "Attendance (12 months)": _attendance(row),
+            "Suspensions (12 months)": _whole(row["suspensions_12m"]),
+            "Permanently excluded (12 months)": _yes_no(row["permanent_exclusion_12m"]),
+            "Placements (12 months)": _whole(row["placements_12m"]),
+            "Placement moves (12 months)": _whole(row["placement_moves_12m"]),
+            "Missing (12 months)": _whole(row["missing_12m"]),
+            "Away from placement (12 months)": _whole(row["away_12m"]),
+            "Risks named": "; ".join(row["risks"]),
+            "Feels safe": _yes_no(row["feels_safe"]),
+            "SDQ": "" if _missing(sdq) else f"{int(sdq)} ({row['sdq_informant']})",
+            "Last review": ""
+            if _missing(row["last_review_date"])
+            else f"{_day(row['last_review_date'])} ({row['last_review']})",
+            "Next review due": due
+            + (" (overdue)" if due and row["review_overdue"] is True else ""),
+        }
+        rows.append(shown)
+    if not rows:
+        return pd.DataFrame(columns=["RAG", "Reasons", "Child (pseudonym)"])
+    return pd.DataFrame(rows)
+
+
+def tracker_rules(table: pd.DataFrame) -> pd.DataFrame:
+    """``engine.tracker.rules_table()`` in words."""
+    return pd.DataFrame(
+        {
+            "Colour": table["colour"].map(RAG_WORDS),
+            "Rule": table["rule"],
+            "When": table["when"],
+            "Why this threshold": table["why"],
+        }
+    )

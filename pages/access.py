@@ -257,5 +257,7 @@ def require(permission: str = "view_aggregate", what: str = "This page") -> Sess
 
 
 def may(permission: str) -> bool:
-    session = current()
+    """Whether the signed-in user may (for parts of a page: the uploader, the download
+    buttons). Checked again when the action happens."""
+    session = signed_in()
     return session is not None and session.allows(permission)

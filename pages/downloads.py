@@ -21,12 +21,15 @@ import pandas as pd
 import streamlit as st
 
 from framework.export import (
+    CHILD_LEVEL_SUFFIX,
     SAFE_SUFFIX,
     DisclosureError,
     Provenance,
     chart_png,
     chart_svg,
     check_chart,
+    child_level_csv,
+    child_level_xlsx,
     disclosure_problems,
     file_stem,
     store_provenance,
@@ -228,3 +231,46 @@ def chart_downloads(
 
 
 __all__ = ["authority", "chart_downloads", "provenance", "table_downloads"]
+
+
+def child_level_downloads(
+    table: pd.DataFrame, *, name: str, about: dict[str, str], extra: dict | None = None
+) -> None:
+    """ "Download CSV" and "Download Excel" for a child-level table (the tracker): only for
+    roles that may export child-level data, marked CHILD-LEVEL on the first line of every
+    sheet and in the file's name, and audited. ``extra``: more sheets for the workbook."""
+    if not may("export_child_level"):
+        return
+    session = current()
+    about = {**about, "Exported by": session.user if session else "", **_when()}
+    stem = file_stem(authority(), name, CHILD_LEVEL_SUFFIX)
+    sheets = {name: table, **(extra or {})}
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download CSV",
+            data=audited(f"{stem}.csv", name, permission="export_child_level")(
+                lambda: child_level_csv(table)
+            ),
+            file_name=f"{stem}.csv",
+            mime="text/csv",
+            key=f"csv-{file_stem(name)}",
+            on_click="ignore",
+            icon=":material/download:",
+            help="Child-level: keep it on the council's systems; the export is logged.",
+        )
+        st.download_button(
+            "Download Excel",
+            data=audited(f"{stem}.xlsx", name, permission="export_child_level")(
+                lambda: child_level_xlsx(sheets, about)
+            ),
+            file_name=f"{stem}.xlsx",
+            mime=XLSX,
+            key=f"xlsx-{file_stem(name)}",
+            on_click="ignore",
+            icon=":material/download:",
+            help="Child-level: keep it on the council's systems; the export is logged.",
+        )
+
+
+def _when() -> dict[str, str]:
+    return {"Made at": datetime.now().strftime("%Y-%m-%d %H:%M")}

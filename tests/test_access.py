@@ -455,7 +455,9 @@ def test_a_page_refuses_a_role_it_does_not_allow_even_when_run_directly(
 
     app_with("local")  # the configuration and the store
     app = AppTest.from_file(str(REPO / "pages" / f"{page}.py"), default_timeout=60)
-    app.session_state["access_session"] = Session("vic", "viewer", "local", time.time(), time.time())
+    app.session_state["access_session"] = Session(
+        "vic", "viewer", "local", time.time(), time.time()
+    )
     app.run()
     assert "needs the" in app.error[0].value
     assert not app.dataframe

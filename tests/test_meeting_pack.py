@@ -230,7 +230,7 @@ def test_the_page_makes_the_pack_from_the_link(page_on, tmp_path):
     buttons = app.get("download_button")
     assert [b.label for b in buttons] == ["Download the meeting pack (HTML)"]
     assert app.query_params["pack"] == "B1.2"  # the choice stays in the link
-    assert "Save as PDF" in app.caption[-1].value
+    assert "Save as PDF" in app.main.caption[-1].value
 
 
 def test_the_page_without_returns_says_so(page_on, tmp_path):

@@ -6,53 +6,64 @@ they show. Run with `make run`, which prepares the demo authority first.
 
 import streamlit as st
 
-from pages.access import sign_in_page, signed_in
-from pages.common import showing_demo, warm_up_in_background
+from app_pages.access import sign_in_page, signed_in
+from app_pages.common import showing_demo, warm_up_in_background
 
 st.set_page_config(page_title="Outcomes Explorer", layout="wide")
-# Nobody reaches a page without a session: until then the sign-in is the app's only page,
-# whatever address was asked for.
-session = signed_in()
-if session is None:
-    st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
-    st.stop()
+session = signed_in()  # None until someone signs in (or the session has expired)
 pages = {
     "The framework": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("pages/domain_a.py", title="A. Conditions and culture", icon=":material/groups:"),
-        st.Page("pages/domain_b.py", title="B. Reaching families", icon=":material/diversity_1:"),
-        st.Page("pages/domain_c.py", title="C. Valued and involved", icon=":material/forum:"),
-        st.Page("pages/domain_d.py", title="D. Child outcomes", icon=":material/child_care:"),
+        st.Page(
+            "app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
+        ),
+        st.Page(
+            "app_pages/domain_a.py", title="A. Conditions and culture", icon=":material/groups:"
+        ),
+        st.Page(
+            "app_pages/domain_b.py", title="B. Reaching families", icon=":material/diversity_1:"
+        ),
+        st.Page("app_pages/domain_c.py", title="C. Valued and involved", icon=":material/forum:"),
+        st.Page("app_pages/domain_d.py", title="D. Child outcomes", icon=":material/child_care:"),
     ],
     "Explore": [
-        st.Page("pages/groups.py", title="Groups side by side", icon=":material/group_work:"),
-        st.Page("pages/trends.py", title="Trends", icon=":material/timeline:"),
-        st.Page("pages/journeys.py", title="Journeys", icon=":material/route:"),
-        st.Page("pages/place.py", title="Place and deprivation", icon=":material/map:"),
+        st.Page("app_pages/groups.py", title="Groups side by side", icon=":material/group_work:"),
+        st.Page("app_pages/trends.py", title="Trends", icon=":material/timeline:"),
+        st.Page("app_pages/journeys.py", title="Journeys", icon=":material/route:"),
+        st.Page("app_pages/place.py", title="Place and deprivation", icon=":material/map:"),
     ],
     "Commissioning and funding": [
-        st.Page("pages/neglect.py", title="Neglect services", icon=":material/volunteer_activism:"),
-        st.Page("pages/funding.py", title="Funding", icon=":material/payments:"),
-        st.Page("pages/benchmarking.py", title="Benchmarking", icon=":material/leaderboard:"),
+        st.Page(
+            "app_pages/neglect.py", title="Neglect services", icon=":material/volunteer_activism:"
+        ),
+        st.Page("app_pages/funding.py", title="Funding", icon=":material/payments:"),
+        st.Page("app_pages/benchmarking.py", title="Benchmarking", icon=":material/leaderboard:"),
     ],
     "Take away": [
-        st.Page("pages/meeting_pack.py", title="Meeting pack", icon=":material/print:"),
+        st.Page("app_pages/meeting_pack.py", title="Meeting pack", icon=":material/print:"),
     ],
     "About the data": [
-        st.Page("pages/data_loaded.py", title="Data loaded", icon=":material/database:"),
-        st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
+        st.Page("app_pages/data_loaded.py", title="Data loaded", icon=":material/database:"),
+        st.Page("app_pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ],
 }
 # Pages beyond the aggregate views, listed only for the roles allowed them. A page that is not
 # listed cannot be opened by its address either (st.navigation serves only the listed pages).
-if session.allows("view_child_level"):
+if session is None or session.allows("view_child_level"):
     pages["Children"] = [
-        st.Page("pages/tracker.py", title="Child-level tracker", icon=":material/checklist:"),
+        st.Page("app_pages/tracker.py", title="Child-level tracker", icon=":material/checklist:"),
     ]
-if session.allows("read_audit"):
+if session is None or session.allows("read_audit"):
     pages["Administration"] = [
-        st.Page("pages/admin.py", title="Users and audit", icon=":material/admin_panel_settings:"),
+        st.Page(
+            "app_pages/admin.py", title="Users and audit", icon=":material/admin_panel_settings:"
+        ),
     ]
+if session is None:
+    # Nobody reaches a page without a session. The pages are registered (hidden) so that the
+    # address asked for is kept, and opens once they have signed in; only the sign-in is drawn.
+    st.navigation(pages, position="hidden")
+    sign_in_page()
+    st.stop()
 page = st.navigation(pages)  # each page checks the role again and says who is signed in
 if showing_demo():
     # Said on every page: the numbers are a fictional authority's until the authority's own

@@ -15,11 +15,11 @@ def _preload() -> None:
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
 
+    import app_pages.common
+    import app_pages.downloads  # noqa: F401
     import framework.charts
     import framework.engine.overview
     import framework.engine.views  # noqa: F401
-    import pages.common
-    import pages.downloads  # noqa: F401
 
 
 if __name__ == "__main__":
@@ -27,9 +27,9 @@ if __name__ == "__main__":
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
-    # Streamlit treats a folder called pages/ beside the script as an old-style multipage app
-    # until the first run reaches st.navigation: a fresh server's first request could then run
-    # a page without app.py's sign-in. The pages check sign-in themselves too (require()).
+    # Belt and braces: Streamlit treats a folder called pages/ beside the script as an
+    # old-style multipage app (running a page's script without app.py's sign-in); the pages
+    # live in app_pages/ for that reason, and this keeps the old behaviour off regardless.
     PagesManager.uses_pages_directory = False
 
     sys.argv = ["streamlit", "run", str(Path(__file__).with_name("app.py")), *sys.argv[1:]]

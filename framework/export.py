@@ -20,7 +20,7 @@ data, threshold, version). Text that a spreadsheet would read as a formula is wr
 Charts are rendered without a browser by vl-convert (through Altair's ``save``); the data
 inside a chart passes the same check first.
 
-No streamlit here: pages/downloads.py draws the buttons, framework/meeting_pack.py builds the
+No streamlit here: app_pages/downloads.py draws the buttons, framework/meeting_pack.py builds the
 meeting pack with the same check.
 """
 

@@ -434,8 +434,8 @@ def test_each_role_gets_its_pages(app_with, tmp_path, name, role, child_level, a
     assert f"Signed in as **{name}** ({role})" in _sidebar_text(app)
     assert _page_titles(app) == {"Outcomes at a glance"}  # the first page is drawn
     for page, title, allowed in (
-        ("pages/tracker.py", "Child-level tracker", child_level),
-        ("pages/admin.py", "Users and audit", admin),
+        ("app_pages/tracker.py", "Child-level tracker", child_level),
+        ("app_pages/admin.py", "Users and audit", admin),
     ):
         fresh = _sign_in(app_with("local"), name)
         if allowed:
@@ -454,7 +454,7 @@ def test_a_page_refuses_a_role_it_does_not_allow_even_when_run_directly(
     from streamlit.testing.v1 import AppTest
 
     app_with("local")  # the configuration and the store
-    app = AppTest.from_file(str(REPO / "pages" / f"{page}.py"), default_timeout=60)
+    app = AppTest.from_file(str(REPO / "app_pages" / f"{page}.py"), default_timeout=60)
     app.session_state["access_session"] = Session(
         "vic", "viewer", "local", time.time(), time.time()
     )
@@ -466,10 +466,10 @@ def test_a_page_refuses_a_role_it_does_not_allow_even_when_run_directly(
 
 
 def test_a_viewer_cannot_load_files(app_with):
-    app = _sign_in(app_with("local"), "vic").switch_page("pages/data_loaded.py").run()
+    app = _sign_in(app_with("local"), "vic").switch_page("app_pages/data_loaded.py").run()
     assert not app.get("file_uploader")
     assert any("needs the analyst role" in c.value for c in app.caption)
-    analyst = _sign_in(app_with("local"), "ann").switch_page("pages/data_loaded.py").run()
+    analyst = _sign_in(app_with("local"), "ann").switch_page("app_pages/data_loaded.py").run()
     assert analyst.get("file_uploader")
 
 
@@ -484,11 +484,11 @@ def test_five_failures_lock_the_name(app_with, tmp_path):
 
 
 def test_an_idle_session_expires(app_with, tmp_path, monkeypatch):
-    import pages.access
+    import app_pages.access
 
     app = _sign_in(app_with("local"), "ann")
     later = time.time() + 31 * 60
-    monkeypatch.setattr(pages.access, "_now", lambda: later)
+    monkeypatch.setattr(app_pages.access, "_now", lambda: later)
     app = app.run()
     assert "Your session ended: no activity for 30 minutes" in app.warning[0].value
     assert [w.label for w in app.text_input] == ["User name", "Password"]

@@ -11,7 +11,7 @@ import pytest
 
 from framework import charts
 
-PAGES = Path(__file__).resolve().parents[1] / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "app_pages"
 
 
 def _luminance(colour: str) -> float:

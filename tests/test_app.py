@@ -18,7 +18,7 @@ ADDRESSES = "child_id,postcode,from_date\n" + "".join(
 
 def test_data_page_without_a_store_says_how_to_load(app_on, tmp_path):
     app = app_on(tmp_path / "absent.duckdb")
-    app.switch_page("pages/data_loaded.py").run()
+    app.switch_page("app_pages/data_loaded.py").run()
     assert not app.exception
     assert app.title[0].value == "Data loaded"
     assert "No store yet" in app.warning[0].value
@@ -32,7 +32,7 @@ def test_data_page_shows_counts_and_load_history(app_on, tmp_path, pseudonymiser
     store_file = tmp_path / "store.duckdb"
     load_files([folder], store_path=store_file, pseudonymiser=pseudonymiser)
     app = app_on(store_file)
-    app.switch_page("pages/data_loaded.py").run()
+    app.switch_page("app_pages/data_loaded.py").run()
     assert not app.exception
     labels = {m.label: m.value for m in app.metric}
     assert labels["Loads"] == "1"
@@ -52,7 +52,7 @@ def test_place_page_without_returns_says_so(app_on, tmp_path):
     from tests.test_place import AREAS
 
     app = app_on(save_store(tiny_store(AREAS), tmp_path / "store.duckdb"))
-    app.switch_page("pages/place.py").run()
+    app.switch_page("app_pages/place.py").run()
     assert not app.exception
     assert app.title[0].value == "Place and deprivation"
     assert "No returns" in app.info[0].value
@@ -63,7 +63,7 @@ def test_place_page_draws_the_gradient_and_the_map(app_on, tmp_path):
     from tests.test_place import place_store
 
     app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
-    app.switch_page("pages/place.py").run()
+    app.switch_page("app_pages/place.py").run()
     assert not app.exception
     # B1.2 (no further action) is the first one-share-per-child indicator with these data.
     choice = app.selectbox[0]
@@ -83,7 +83,7 @@ def test_domain_page_shows_the_engines_numbers_and_one_indicator_in_full(app_on,
     from tests.test_place import place_store
 
     app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
-    app.switch_page("pages/domain_b.py").run()
+    app.switch_page("app_pages/domain_b.py").run()
     assert not app.exception
     assert app.title[0].value.startswith("B. Reaching children and families")
     table = app.dataframe[0].value.set_index("id")
@@ -110,7 +110,7 @@ def test_a_hidden_value_shows_as_hidden_on_the_domain_page(app_on, tmp_path):
         "VALUES (1, 'census.xml', 2025, 'loaded')"
     )
     app = app_on(save_store(con, tmp_path / "store.duckdb"))
-    app.switch_page("pages/domain_b.py").run()
+    app.switch_page("app_pages/domain_b.py").run()
     assert not app.exception
     table = app.dataframe[0].value.set_index("id")
     assert table.loc["B1.2", "value"] == "c" and table.loc["B1.2", "interval"] == "c"
@@ -123,11 +123,11 @@ def test_the_group_filter_comes_from_the_link_and_stays_across_pages(app_on, tmp
     app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
     app.query_params["group"] = "cin"
     app.query_params["period"] = "2024-25"
-    app.switch_page("pages/domain_b.py").run()
+    app.switch_page("app_pages/domain_b.py").run()
     assert not app.exception
     assert _select(app, "Group").value == "cin"
     assert "Children in need" in app.subheader[0].value
-    app.switch_page("pages/place.py").run()
+    app.switch_page("app_pages/place.py").run()
     assert not app.exception
     # The widget's value is its session state (AppTest shows a kept value only when set).
     assert app.session_state["filter_group"] == "cin"

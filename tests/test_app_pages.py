@@ -68,7 +68,7 @@ def test_the_demo_banner_shows_in_demo_mode(app_on, tmp_path):
 
 def test_the_area_filter_restricts_every_number(app_on, tmp_path):
     app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
-    app.switch_page("pages/domain_b.py").run()
+    app.switch_page("app_pages/domain_b.py").run()
     area = _select(app, "Area")
     assert "locality: Uplands" in area.options  # as the user reads it
     area.set_value("locality:Uplands").run()
@@ -84,14 +84,14 @@ def test_the_area_filter_restricts_every_number(app_on, tmp_path):
     decile.set_value("1").run()
     assert app.dataframe[0].value.set_index("id").loc["B1.2", "value"] == "65.0%"
     # The filters stay set on the next page, and the overview uses them.
-    app.switch_page("pages/overview.py").run()
+    app.switch_page("app_pages/overview.py").run()
     assert app.session_state["filter_area"] == "locality:Uplands"  # the widget's value
     assert "65.0%" in _html(app)
 
 
 def test_groups_page_compares_groups_with_all_children(app_on, tmp_path):
     app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
-    app.switch_page("pages/groups.py").run()
+    app.switch_page("app_pages/groups.py").run()
     choice = _select(app, "Indicator")
     choice.select_index([o.split()[0] for o in choice.options].index("B1.2")).run()
     assert not app.exception
@@ -107,7 +107,7 @@ def test_groups_page_compares_groups_with_all_children(app_on, tmp_path):
 
 def test_groups_page_shows_hidden_values_as_c(app_on, tmp_path):
     app = app_on(_hidden_store(tmp_path / "store.duckdb"))
-    app.switch_page("pages/groups.py").run()
+    app.switch_page("app_pages/groups.py").run()
     choice = _select(app, "Indicator")
     choice.select_index([o.split()[0] for o in choice.options].index("B1.2")).run()
     table = app.dataframe[0].value.set_index("group")
@@ -125,7 +125,7 @@ def test_trends_page_states_the_change_in_words(app_on, tmp_path):
     )
     app = app_on(save_store(con, tmp_path / "store.duckdb"))
     app.query_params["indicator"] = "B1.2"
-    app.switch_page("pages/trends.py").run()
+    app.switch_page("app_pages/trends.py").run()
     assert not app.exception
     words = " ".join(m.value for m in app.markdown)
     assert "From 2023-24 to 2024-25 it rose from 50.0% to 66.3% (+16.3 points)" in words
@@ -141,7 +141,7 @@ def test_trends_page_states_the_change_in_words(app_on, tmp_path):
 
 def test_glossary_page_finds_terms(app_on, tmp_path):
     app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
-    app.switch_page("pages/glossary.py").run()
+    app.switch_page("app_pages/glossary.py").run()
     assert not app.exception
     everything = len(app.markdown)
     app.text_input[0].set_value("interval").run()
@@ -153,10 +153,13 @@ def test_glossary_page_finds_terms(app_on, tmp_path):
 def test_framework_pages_offer_their_tables_and_charts_for_download(app_on, tmp_path):
     app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
     for page, wanted in (
-        ("pages/overview.py", {"Download CSV", "Download Excel"}),
-        ("pages/domain_b.py", {"Download CSV", "Download Excel", "Download PNG", "Download SVG"}),
-        ("pages/groups.py", {"Download CSV", "Download Excel", "Download PNG", "Download SVG"}),
-        ("pages/trends.py", {"Download CSV", "Download Excel", "Download PNG", "Download SVG"}),
+        ("app_pages/overview.py", {"Download CSV", "Download Excel"}),
+        (
+            "app_pages/domain_b.py",
+            {"Download CSV", "Download Excel", "Download PNG", "Download SVG"},
+        ),
+        ("app_pages/groups.py", {"Download CSV", "Download Excel", "Download PNG", "Download SVG"}),
+        ("app_pages/trends.py", {"Download CSV", "Download Excel", "Download PNG", "Download SVG"}),
     ):
         app.switch_page(page).run()
         assert not app.exception, page
@@ -168,7 +171,7 @@ def test_every_filter_change_is_kept_not_just_every_other(app_on, tmp_path):
     # A widget identified by its default was made anew when the default moved, and every
     # second change was lost (found by the browser test).
     app = app_on(save_store(place_store(), tmp_path / "store.duckdb"))
-    app.switch_page("pages/domain_b.py").run()
+    app.switch_page("app_pages/domain_b.py").run()
     for group in ("cp", "cla", None, "cin"):
         _select(app, "Group").set_value(group or "all").run()
         assert not app.exception
@@ -184,7 +187,7 @@ def test_every_filter_change_is_kept_not_just_every_other(app_on, tmp_path):
         assert period in app.subheader[0].value
     # A link (here: a query parameter from outside) still wins over the remembered filter.
     app.query_params["group"] = "cp"
-    app.switch_page("pages/overview.py").run()
+    app.switch_page("app_pages/overview.py").run()
     assert app.session_state["filter_group"] == "cp"
     assert "Child protection plan" in app.caption[0].value
 

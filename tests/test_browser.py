@@ -417,3 +417,58 @@ def test_the_app_can_be_used_with_the_keyboard_alone_in_chromium(demo_app, brows
     bb.wait_for_run(page, since, timeout=120)
     assert bb.query(page).get("group") not in (None, "all"), page.url
     assert not bb.problems(page), bb.problems(page)
+
+
+# --- sign-in, in a real browser ----------------------------------------------------------------
+
+
+def test_sign_in_guards_every_address_in_chromium(tmp_path_factory, monkeypatch):
+    """Local accounts on the demo store, started with ``streamlit run app.py``. The fresh
+    server's very first request names a page (/groups): it must ask for sign-in, then open
+    that page. Then a viewer signs in,
+    gets the aggregate pages only, and cannot open the tracker by its address."""
+    from playwright.sync_api import sync_playwright
+
+    from framework.access import Accounts
+    from framework.audit import AuditLog
+
+    _need_chromium()
+    monkeypatch.delenv("OUTCOMES_ACCESS_MODE", raising=False)
+    work = tmp_path_factory.mktemp("sign_in")
+    config = bb.prepare_demo(work)
+    password = "correct horse battery"
+    Accounts(work / "accounts.json").add("vic", "viewer", password)
+    text = config.read_text().replace('mode = "auto"', 'mode = "local"')
+    text = text.replace(
+        'accounts_file = "~/.config/outcomes-explorer/accounts.json"',
+        f'accounts_file = "{work / "accounts.json"}"',
+    )
+    config.write_text(text.replace('audit_log = ""', f'audit_log = "{work / "audit.jsonl"}"'))
+    app = bb.start_app(config, work / "streamlit.log")
+    try:
+        with sync_playwright() as playwright:
+            browser = bb.launch_chromium(playwright)
+            page = bb.new_page(browser)
+            page.set_default_timeout(120_000)
+            page.goto(f"{app.url}/groups")
+            page.get_by_role("button", name="Sign in").wait_for()
+            assert page.get_by_text("Groups side by side").count() == 0
+            assert page.get_by_test_id("stMetric").count() == 0
+            page.get_by_role("textbox", name="User name").fill("vic")
+            page.get_by_role("textbox", name="Password").fill(password)
+            page.get_by_role("button", name="Sign in").click()
+            # The address asked for opens once signed in.
+            page.get_by_role("heading", name="Groups side by side").wait_for()
+            titles = {link.title for link in bb.nav_links(page)}
+            assert "Overview" in titles
+            assert not {"Child-level tracker", "Users and audit"} & titles, titles
+            assert page.get_by_text("Signed in as vic (viewer)").count() == 1
+            # Opening an address starts a new browser session: sign-in again, never the page.
+            page.goto(f"{app.url}/tracker")
+            page.get_by_role("button", name="Sign in").wait_for()
+            assert page.get_by_text("Child-level tracker").count() == 0
+            browser.close()
+    finally:
+        app.stop()
+    assert [e["event"] for e in AuditLog(work / "audit.jsonl").entries()] == ["sign_in"]
+    assert "Traceback" not in app.output()

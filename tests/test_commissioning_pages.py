@@ -1,5 +1,5 @@
-"""AppTests for the commissioning and funding pages: Neglect services (pages/neglect.py),
-Funding (pages/funding.py) and Benchmarking (pages/benchmarking.py).
+"""AppTests for the commissioning and funding pages: Neglect services (app_pages/neglect.py),
+Funding (app_pages/funding.py) and Benchmarking (app_pages/benchmarking.py).
 
 The app is started from app.py (the ``app_on`` fixture of conftest.py) on stores made from the
 engine tests' own tiny data (tests/test_benchmarking.py, tests/test_funding.py and
@@ -29,7 +29,11 @@ REFERENCE = REPO.parent / "shared" / "reference" / "csc_la_stats"
 KEY = Pseudonymiser(b"a test key that is long enough")
 FIRST_RUN = 180  # seconds: a first run works out every view of a store
 
-NEGLECT, FUNDING, BENCHMARKING = "pages/neglect.py", "pages/funding.py", "pages/benchmarking.py"
+NEGLECT, FUNDING, BENCHMARKING = (
+    "app_pages/neglect.py",
+    "app_pages/funding.py",
+    "app_pages/benchmarking.py",
+)
 RE_REFERRALS = bm.shared_measure("re_referrals").label
 NFA = bm.shared_measure("nfa").label
 SERIES = "The figures, every year and area"

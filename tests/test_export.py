@@ -336,15 +336,15 @@ def test_the_guard_refuses_exactly_the_small_counts(values, threshold):
         assert cells == ["" if v is None else str(v) for v in values]
 
 
-# --- the buttons pages draw (pages/downloads.py) -----------------------------------------------
+# --- the buttons pages draw (app_pages/downloads.py) ------------------------------------------
 
 
 def _downloads_page():
     import pandas as pd
 
+    from app_pages.common import Filters
+    from app_pages.downloads import chart_downloads, table_downloads
     from framework.charts import trend_chart
-    from pages.common import Filters
-    from pages.downloads import chart_downloads, table_downloads
     from tests.test_export import by_group, trend
 
     filters = Filters("2024-25", None, ())

@@ -306,7 +306,7 @@ def page_on(tmp_path, monkeypatch):
     """Point the app at a store of our own (through a config file and OUTCOMES_MODE), as in
     tests/test_app.py; returns the Journeys page (or app.py), not yet run."""
 
-    def start(store_file: Path, script: str = "pages/journeys.py") -> AppTest:
+    def start(store_file: Path, script: str = "app_pages/journeys.py") -> AppTest:
         config = tmp_path / "config.toml"
         text = (REPO / "config.toml").read_text()
         config.write_text(text.replace('path = "data/outcomes.duckdb"', f'path = "{store_file}"'))
@@ -390,13 +390,13 @@ def test_the_page_without_returns_says_so(page_on, tmp_path):
 
 
 @pytest.mark.skipif(
-    "pages/journeys.py" not in (REPO / "app.py").read_text(),
+    "app_pages/journeys.py" not in (REPO / "app.py").read_text(),
     reason="the Journeys page is not in app.py's navigation yet",
 )
 def test_the_app_opens_the_journeys_page(page_on, tmp_path):
     app = page_on(save_store(_dated(tiny_store(REFERRALS)), tmp_path / "s.duckdb"), "app.py")
     app.run()
-    app.switch_page("pages/journeys.py").run()
+    app.switch_page("app_pages/journeys.py").run()
     assert not app.exception
     assert app.title[0].value == "Journeys"
     assert app.dataframe[0].value.set_index("outcome").loc["Looked after", "share"] == "c"

@@ -1,4 +1,4 @@
-"""The meeting pack (framework/meeting_pack.py, pages/meeting_pack.py): one self-contained,
+"""The meeting pack (framework/meeting_pack.py, app_pages/meeting_pack.py): one self-contained,
 print-ready, accessible HTML file with the engine's numbers and nothing small."""
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ def page_on(tmp_path, monkeypatch):
         monkeypatch.chdir(REPO)
         st.cache_data.clear()
         st.cache_resource.clear()
-        app = AppTest.from_file(str(REPO / "pages" / "meeting_pack.py"), default_timeout=120)
+        app = AppTest.from_file(str(REPO / "app_pages" / "meeting_pack.py"), default_timeout=120)
         for name, value in params.items():
             app.query_params[name] = value
         return app.run()

@@ -77,17 +77,17 @@ def test_formulas_are_written_as_text_in_csv():
 
 @pytest.fixture
 def signed_in_as(tmp_path, monkeypatch):
-    """pages.downloads.audited with the session of the role given, the audit log in tmp."""
-    import pages.access
-    import pages.downloads
+    """app_pages.downloads.audited with the session of the role given, the audit log in tmp."""
+    import app_pages.access
+    import app_pages.downloads
 
     log = AuditLog(tmp_path / "audit.jsonl")
-    monkeypatch.setattr(pages.access, "audit_log", lambda: log)
+    monkeypatch.setattr(app_pages.access, "audit_log", lambda: log)
 
     def sign_in(role: str):
         session = Session("sam", role, "local", 0, 0)
-        monkeypatch.setattr(pages.downloads, "current", lambda: session)
-        return pages.downloads.audited, log
+        monkeypatch.setattr(app_pages.downloads, "current", lambda: session)
+        return app_pages.downloads.audited, log
 
     return sign_in
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = sorted(
-    path for folder in ("framework", "pages", "tests") for path in (REPO / folder).rglob("*.py")
+    path for folder in ("framework", "app_pages", "tests") for path in (REPO / folder).rglob("*.py")
 )
 SOURCES = [*PACKAGES, REPO / "app.py", REPO / "serve.py"]
 

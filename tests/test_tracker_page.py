@@ -38,7 +38,7 @@ def tracker_page(tmp_path, monkeypatch):
     st.cache_data.clear()
     st.cache_resource.clear()
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
-    return app.switch_page("pages/tracker.py").run(), AuditLog(tmp_path / "audit.jsonl")
+    return app.switch_page("app_pages/tracker.py").run(), AuditLog(tmp_path / "audit.jsonl")
 
 
 def test_an_analyst_sees_one_row_per_child_with_the_authoritys_id(tracker_page):

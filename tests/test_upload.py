@@ -412,7 +412,7 @@ def page(tmp_path, monkeypatch):
         st.cache_data.clear()
         st.cache_resource.clear()
         app = AppTest.from_file(str(REPO / "app.py"), default_timeout=30).run()
-        return app.switch_page("pages/data_loaded.py").run()
+        return app.switch_page("app_pages/data_loaded.py").run()
 
     return start
 

@@ -7,13 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from framework.charts import trend_chart
-from framework.disclosure import SUPPRESSED
-from framework.engine.catalogue import catalogue
-from framework.engine.periods import Period
-from framework.formatting import READING, interval_text, trend_words, value_text
-from pages.access import require
-from pages.common import (
+from app_pages.access import require
+from app_pages.common import (
     filter_caption,
     indicator_choice,
     latest_period_label,
@@ -22,7 +17,12 @@ from pages.common import (
     sidebar_filters,
     trend_view,
 )
-from pages.downloads import chart_downloads, table_downloads
+from app_pages.downloads import chart_downloads, table_downloads
+from framework.charts import trend_chart
+from framework.disclosure import SUPPRESSED
+from framework.engine.catalogue import catalogue
+from framework.engine.periods import Period
+from framework.formatting import READING, interval_text, trend_words, value_text
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 

@@ -6,13 +6,13 @@ written to the audit log (what was looked at and how many children, never who)."
 
 import streamlit as st
 
+from app_pages.access import record, require
+from app_pages.common import latest_period_label, settings, showing_demo, store_path
+from app_pages.downloads import child_level_downloads
 from framework import idmap, readable
 from framework.engine import tracker as engine
 from framework.engine.periods import Period
 from framework.store import store
-from pages.access import record, require
-from pages.common import latest_period_label, settings, showing_demo, store_path
-from pages.downloads import child_level_downloads
 
 session = require("view_child_level", "The child-level tracker")
 EVERYWHERE = "The whole authority"

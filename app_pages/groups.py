@@ -7,14 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from framework.charts import bar_with_intervals
-from framework.disclosure import SUPPRESSED
-from framework.engine.catalogue import catalogue
-from framework.engine.groups import ALL_CHILDREN
-from framework.engine.overview import boxes
-from framework.formatting import interval_text, value_text
-from pages.access import require
-from pages.common import (
+from app_pages.access import require
+from app_pages.common import (
     filter_caption,
     groups_matrix,
     groups_view,
@@ -23,7 +17,13 @@ from pages.common import (
     shown,
     sidebar_filters,
 )
-from pages.downloads import chart_downloads, table_downloads
+from app_pages.downloads import chart_downloads, table_downloads
+from framework.charts import bar_with_intervals
+from framework.disclosure import SUPPRESSED
+from framework.engine.catalogue import catalogue
+from framework.engine.groups import ALL_CHILDREN
+from framework.engine.overview import boxes
+from framework.formatting import interval_text, value_text
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 

@@ -11,12 +11,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from framework.charts import OKABE_ITO, SEQUENTIAL_SCHEME
-from framework.disclosure import SUPPRESSED
-from framework.engine.journeys import DEFINITIONS, END_LEVELS, LEVEL_LABELS, LEVELS
-from framework.formatting import interval_text, percent, shares_in_words
-from pages.access import require
-from pages.common import (
+from app_pages.access import require
+from app_pages.common import (
     _options,
     _store_key,
     _view,
@@ -27,7 +23,11 @@ from pages.common import (
     sidebar_filters,
     store_path,
 )
-from pages.downloads import table_downloads
+from app_pages.downloads import table_downloads
+from framework.charts import OKABE_ITO, SEQUENTIAL_SCHEME
+from framework.disclosure import SUPPRESSED
+from framework.engine.journeys import DEFINITIONS, END_LEVELS, LEVEL_LABELS, LEVELS
+from framework.formatting import interval_text, percent, shares_in_words
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 

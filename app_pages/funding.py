@@ -10,13 +10,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages.access import require
+from app_pages.common import authority_choice, engine, settings, store_path
+from app_pages.downloads import chart_downloads, table_downloads
 from framework import readable
 from framework.charts import OKABE_ITO, ROLE_COLOURS, authority_scatter
 from framework.engine.funding import CAVEAT, DEMAND_LABELS, OUTCOMES
 from framework.formatting import money
-from pages.access import require
-from pages.common import authority_choice, engine, settings, store_path
-from pages.downloads import chart_downloads, table_downloads
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 

@@ -8,9 +8,8 @@ import altair as alt
 import pydeck as pdk
 import streamlit as st
 
-from framework.formatting import shares_in_words
-from pages.access import require
-from pages.common import (
+from app_pages.access import require
+from app_pages.common import (
     area_view,
     child_indicators,
     deprivation_view,
@@ -20,7 +19,8 @@ from pages.common import (
     sidebar_filters,
     store_path,
 )
-from pages.downloads import table_downloads
+from app_pages.downloads import table_downloads
+from framework.formatting import shares_in_words
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 

@@ -14,22 +14,22 @@ import html
 import pandas as pd
 import streamlit as st
 
-from framework.charts import BETTER_TEXT, WORSE_TEXT, sparkline_img
-from framework.disclosure import SUPPRESSED
-from framework.formatting import interval_text, money, percent, value_text
-from pages.access import require
-from pages.common import (
+from app_pages.access import require
+from app_pages.common import (
     filter_caption,
     latest_period_label,
     overview,
     settings,
     sidebar_filters,
 )
-from pages.downloads import table_downloads
+from app_pages.downloads import table_downloads
+from framework.charts import BETTER_TEXT, WORSE_TEXT, sparkline_img
+from framework.disclosure import SUPPRESSED
+from framework.formatting import interval_text, money, percent, value_text
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
-DOMAIN_PAGES = {letter: f"pages/domain_{letter.lower()}.py" for letter in "ABCD"}
+DOMAIN_PAGES = {letter: f"app_pages/domain_{letter.lower()}.py" for letter in "ABCD"}
 NOTES = {
     "no data": "no data",
     "not by group": "not for a group of children",

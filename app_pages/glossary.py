@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.access import require
+from app_pages.access import require
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 

@@ -13,6 +13,7 @@ import time
 
 import streamlit as st
 
+from app_pages.common import settings, showing_demo
 from framework.access import (
     PERMISSIONS,
     AccessError,
@@ -26,7 +27,6 @@ from framework.access import (
     resolve_mode,
 )
 from framework.audit import AuditLog, audit_path
-from pages.common import settings, showing_demo
 
 SESSION_KEY = "access_session"
 EXPIRED_KEY = "access_expired"  # why the last session ended, said above the sign-in form
@@ -243,7 +243,7 @@ def require(permission: str = "view_aggregate", what: str = "This page") -> Sess
     that allows ``permission`` (refusals are said and audited); then the sidebar says who.
 
     app.py has already checked sign-in, but a page must not rely on it: Streamlit runs a
-    script from pages/ on its own when a fresh server's first request names it."""
+    script from app_pages/ on its own when a fresh server's first request names it."""
     session = signed_in()
     if session is None:
         sign_in_page()

@@ -6,9 +6,9 @@ import dataclasses
 
 import streamlit as st
 
+from app_pages.access import audit_log, chosen, mode, record, require
 from framework.access import ROLES, AccessError, Accounts
 from framework.audit import EVENTS
-from pages.access import audit_log, chosen, mode, record, require
 
 session = require("manage_users", "The Users and audit page")
 access = chosen()

@@ -9,13 +9,13 @@ chosen, so the page works for the authority's own figures and for its neighbours
 import pandas as pd
 import streamlit as st
 
+from app_pages.access import require
+from app_pages.common import authority_choice, engine, settings, store_path
+from app_pages.downloads import chart_downloads, table_downloads
 from framework import readable
 from framework.charts import comparison_lines, funnel_chart
 from framework.engine.benchmarking import shared_measure
 from framework.readable import published as figure
-from pages.access import require
-from pages.common import authority_choice, engine, settings, store_path
-from pages.downloads import chart_downloads, table_downloads
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 

@@ -11,14 +11,8 @@ import dataclasses
 
 import streamlit as st
 
-from framework import pack_sections
-from framework.engine.catalogue import catalogue
-from framework.engine.overview import boxes
-from framework.engine.periods import Period
-from framework.export import DisclosureError, file_stem
-from framework.meeting_pack import PRINT_HELP, render_pack
-from pages.access import require
-from pages.common import (
+from app_pages.access import require
+from app_pages.common import (
     _store_key,
     engine,
     filter_caption,
@@ -30,7 +24,13 @@ from pages.common import (
     showing_demo,
     sidebar_filters,
 )
-from pages.downloads import authority, provenance
+from app_pages.downloads import authority, provenance
+from framework import pack_sections
+from framework.engine.catalogue import catalogue
+from framework.engine.overview import boxes
+from framework.engine.periods import Period
+from framework.export import DisclosureError, file_stem
+from framework.meeting_pack import PRINT_HELP, render_pack
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
@@ -52,7 +52,7 @@ def _pack(
     threshold: int,
     extras: tuple[str, ...] = (),
 ) -> str:
-    """The pack's HTML. The views come from the app's own cache (pages/common.py), so what a
+    """The pack's HTML. The views come from the app's own cache (app_pages/common.py), so what a
     leader has already looked at is not worked out again."""
     view = overview(period, group, where)
     details = [indicator_detail(i, period, group, where) for i in indicator_ids]

@@ -1,6 +1,6 @@
 """One domain of the framework: all its indicators, and any one of them in full.
 
-Drawn for each domain by pages/domain_a.py … domain_d.py. The page asks the engine
+Drawn for each domain by app_pages/domain_a.py … domain_d.py. The page asks the engine
 (framework/engine/views.py) and draws: values, intervals, change and its reading against the
 indicator's polarity all come from the one aggregator, with small numbers already hidden.
 """
@@ -10,13 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from framework.charts import trend_chart
-from framework.disclosure import SUPPRESSED
-from framework.engine.catalogue import catalogue
-from framework.engine.dimensions import GROUP_LABELS
-from framework.formatting import READING, percent, trend_words
-from pages.access import require
-from pages.common import (
+from app_pages.access import require
+from app_pages.common import (
     domain_table,
     filter_caption,
     indicator_detail,
@@ -24,7 +19,12 @@ from pages.common import (
     shown,
     sidebar_filters,
 )
-from pages.downloads import chart_downloads, table_downloads
+from app_pages.downloads import chart_downloads, table_downloads
+from framework.charts import trend_chart
+from framework.disclosure import SUPPRESSED
+from framework.engine.catalogue import catalogue
+from framework.engine.dimensions import GROUP_LABELS
+from framework.formatting import READING, percent, trend_words
 
 COUNTS = ["numerator", "denominator", "value", "ci_low", "ci_high"]  # hidden ones shown as c
 

@@ -1,6 +1,6 @@
 """Download buttons other pages draw under their tables and charts (not a page of its own).
 
-    from pages.downloads import chart_downloads, table_downloads
+    from app_pages.downloads import chart_downloads, table_downloads
 
     table_downloads(table, name="B. Reaching families", indicator_ids=ids, filters=filters)
     chart_downloads(chart, name=f"{indicator_id} trend", filters=filters)
@@ -20,6 +20,19 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from app_pages.access import current, may, record
+from app_pages.common import (
+    Filters,
+    _connect,
+    _read_saved_view,
+    _save_view,
+    _saved_view_path,
+    _store_key,
+    filter_caption,
+    settings,
+    showing_demo,
+    store_path,
+)
 from framework.export import (
     CHILD_LEVEL_SUFFIX,
     SAFE_SUFFIX,
@@ -35,19 +48,6 @@ from framework.export import (
     store_provenance,
     table_csv,
     table_xlsx,
-)
-from pages.access import current, may, record
-from pages.common import (
-    Filters,
-    _connect,
-    _read_saved_view,
-    _save_view,
-    _saved_view_path,
-    _store_key,
-    filter_caption,
-    settings,
-    showing_demo,
-    store_path,
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

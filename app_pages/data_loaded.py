@@ -6,6 +6,9 @@ from datetime import date
 
 import streamlit as st
 
+from app_pages.access import may, record, require
+from app_pages.common import open_status, settings, showing_demo, shown
+from app_pages.downloads import table_downloads
 from framework.disclosure import SUPPRESSED
 from framework.sources.common import year_label
 from framework.upload import (
@@ -16,9 +19,6 @@ from framework.upload import (
     key_problem,
     load_uploaded,
 )
-from pages.access import may, record, require
-from pages.common import open_status, settings, showing_demo, shown
-from pages.downloads import table_downloads
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 

@@ -9,11 +9,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from framework import readable
-from framework.charts import before_after_chart, funnel_chart
-from framework.engine.neglect import warnings_for
-from pages.access import require
-from pages.common import (
+from app_pages.access import require
+from app_pages.common import (
     engine,
     latest_period_label,
     period_of,
@@ -21,7 +18,10 @@ from pages.common import (
     sidebar_filters,
     store_path,
 )
-from pages.downloads import chart_downloads, table_downloads
+from app_pages.downloads import chart_downloads, table_downloads
+from framework import readable
+from framework.charts import before_after_chart, funnel_chart
+from framework.engine.neglect import warnings_for
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 

@@ -543,3 +543,47 @@ def test_an_old_identity_is_asked_again(app_with, tmp_path):
     app = app_with("oidc", user={"is_logged_in": True, "email": "dan@council.gov.uk", "iat": old})
     assert "Signed in as" not in _sidebar_text(app)
     assert _audit(tmp_path)[0]["event"] == "session_expired"
+
+
+def test_an_admin_adds_a_user_and_reads_the_log(app_with, tmp_path):
+    app = _sign_in(app_with("local"), "alice").switch_page("app_pages/admin.py").run()
+    assert not app.exception
+    assert "entries, each linked to the one before" in app.success[0].value
+    [name] = [w for w in app.text_input if w.label.startswith("User name, or e-mail")]
+    name.input("nina")
+    [secret] = [w for w in app.text_input if w.label.startswith("Password (at least")]
+    secret.input("another long passphrase")
+    [role] = [s for s in app.selectbox if s.label == "Role"]
+    role.set_value("analyst")
+    [add] = [b for b in app.button if b.label == "Add"]
+    app = add.click().run()
+    assert Accounts(tmp_path / "accounts.json").check("nina", "another long passphrase").role == (
+        "analyst"
+    )
+    entry = _audit(tmp_path)[-1]
+    assert (entry["event"], entry["user"], entry["details"]["target"]) == (
+        "user_added",
+        "alice",
+        "nina",
+    )
+    log = app.dataframe[0].value
+    assert list(log.columns) == ["time", "user", "role", "event", "details"]
+
+
+def test_the_admin_page_says_when_the_log_was_altered(app_with, tmp_path):
+    app = _sign_in(app_with("local"), "alice")
+    path = tmp_path / "store.audit.jsonl"
+    path.write_text(path.read_text().replace('"alice"', '"mallory"'))
+    app = app.switch_page("app_pages/admin.py").run()
+    assert "The log has been altered: entry 1: changed after it was written" in app.error[0].value
+
+
+def test_the_last_admin_cannot_be_demoted_on_the_page(app_with, tmp_path):
+    app = _sign_in(app_with("local"), "alice").switch_page("app_pages/admin.py").run()
+    [who] = [s for s in app.selectbox if s.label == "User"]
+    who.set_value("alice")
+    [new_role] = [s for s in app.selectbox if s.label == "New role"]
+    new_role.set_value("viewer")
+    app = next(b for b in app.button if b.label == "Change role").click().run()
+    assert "There must remain at least one admin." in [e.value for e in app.error]
+    assert Accounts(tmp_path / "accounts.json").get("alice").role == "admin"

@@ -249,7 +249,7 @@ def test_the_page_adds_the_commissioning_and_funding_pages(page_on, tmp_path):
     assert not app.exception
     # Funding and neglect services are always there (their pages say what is missing); this
     # store holds no published statistics, so there is no benchmarking page to add.
-    assert "2 other page(s)" in app.caption[-1].value
+    assert "2 other page(s)" in app.main.caption[-1].value
     html = app.expander[0].children[0].proto.srcdoc  # the preview (an iframe of the pack)
     assert "Funding context" in html and "Neglect services" in html
     assert "section-benchmarking" not in html

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format bench bench-browser demo clean install install-dev
+.PHONY: run test lint format bench bench-browser bench-load demo clean install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench: install
 ## to docs/benchmarks.md. Needs Debian's Chromium (apt-get install chromium).
 bench-browser: install-dev
 	$(BIN)/python -m framework.browser_bench --markdown docs/benchmarks.md
+
+## 20 people at once: simultaneous sessions (WebSocket clients speaking Streamlit's protocol)
+## with their own filters and roles; page times and isolation, appended to docs/benchmarks.md
+bench-load: install
+	$(BIN)/python -m framework.load_test --sessions 20 --markdown docs/benchmarks.md
 
 clean:
 	rm -rf data/demo data/demo.duckdb data/bench

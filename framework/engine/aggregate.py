@@ -9,6 +9,9 @@ numerators, denominators, values, 95% intervals and change, with disclosure cont
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import duckdb
@@ -29,7 +32,7 @@ from framework.engine.summaries import (
     summarise,
     unit_kind,
 )
-from framework.engine.suppression import linked_to, protect
+from framework.engine.suppression import APART, Nesting, linked_component, linked_to, protect
 from framework.engine.units import MEASURES, UNIT_SLICES, Measure, MeasureContext
 
 SIGNIFICANCE = 0.05
@@ -88,6 +91,8 @@ class _Cache:
     invitations: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)  # shared by every period's measures
     cohorts: dict[tuple, pd.DataFrame] = field(default_factory=dict)  # (indicator, period)
+    joint: dict[tuple, _Joint] = field(default_factory=dict)  # see ``_joint``
+    identity: object = False  # the store's identity, once asked (``_store_identity``)
 
     def close(self) -> None:
         """Drop the temporary tables the measures made."""
@@ -156,15 +161,29 @@ def _check(query: Query) -> None:
 
 
 def _evaluate(cache: _Cache, query: Query) -> pd.DataFrame:
+    measures = [MEASURES[i] for i in linked_component(query.indicator_ids) if i in MEASURES]
+    served = _served(cache, measures, query)
+    if served is not None:
+        return served
+    return _evaluate_alone(cache, query)
+
+
+def _evaluate_alone(cache: _Cache, query: Query) -> pd.DataFrame:
+    """A query protected on its own (slicings the pages never combine with the place
+    filters: e.g. the report's ``--by sex``)."""
+    results = _protected_alone(cache, query).assign(period=query.period.label)
+    return conform_results(_in_order(results, query))
+
+
+def _protected_alone(cache: _Cache, query: Query) -> pd.DataFrame:
+    """The query's rows, protected with its linked indicators but no other query."""
     asked = query
     partners = tuple(i for i in linked_to(query.indicator_ids) if i in MEASURES)
     if partners:  # protected together, so the same cells are hidden whichever is asked for
         query = replace(query, indicator_ids=(*query.indicator_ids, *partners))
     current = _with_change(cache, query)
     results = protect(current, query.threshold)
-    results = results[results["indicator_id"].isin(asked.indicator_ids)]
-    results = results.assign(period=query.period.label)
-    return conform_results(_in_order(results, asked))
+    return results[results["indicator_id"].isin(asked.indicator_ids)]
 
 
 def _with_change(cache: _Cache, query: Query) -> pd.DataFrame:
@@ -292,7 +311,7 @@ def _prepare(batch: Batch, cache: _Cache, code: int, measure: Measure, period, q
     return None
 
 
-def _in_order(results: pd.DataFrame, query: Query) -> pd.DataFrame:
+def _in_order(results: pd.DataFrame, query: Query, measures: dict | None = None) -> pd.DataFrame:
     """Indicators in the order asked; the whole cohort, then each slicing in the order asked;
     slices by their text; a distribution's categories in the measure's order."""
     if results.empty:
@@ -302,7 +321,7 @@ def _in_order(results: pd.DataFrame, query: Query) -> pd.DataFrame:
     slice_position = {label: i for i, label in enumerate(labels)}
     category_position = {
         (m.indicator_id, c): i
-        for m in (MEASURES[x] for x in query.indicator_ids)
+        for m in ((measures or MEASURES)[x] for x in query.indicator_ids)
         for i, c in enumerate(m.categories)
     }
     categories = results["category"] if "category" in results else [None] * len(results)
@@ -391,10 +410,467 @@ def _change_p(rows: pd.DataFrame) -> np.ndarray:
 
 __all__ = [
     "DIMENSIONS",
+    "PLACE_SLICINGS",
     "RESULT_COLUMNS",
     "UNKNOWN",
     "Query",
     "conform_results",
     "evaluate",
     "evaluate_many",
+    "evaluate_measures",
 ]
+
+
+# --- protected together: every place filter, and a year with its halves --------------------------
+#
+# The pages show an indicator for the whole authority and for each place filter (a locality, a
+# ward, a decile, a locality or ward within a decile), on maps (small areas, wards, localities)
+# and gradients (deciles, local quintiles), for a year and for its halves. Protected one query
+# at a time, a count hidden under one filter would be the difference of counts shown under
+# others (the disclosure audit's leaks L1 and L3). So for each linked set of indicators
+# (``suppression.linked_component``), year and group, every place slicing of the year and of
+# each half is made and protected in one ``protect`` call (``_joint``): the slices of each place
+# slicing add up to the whole, a crossing's cells to its margins, the slices of a finer slicing
+# inside each slice of a coarser one to it (``Nesting``: a small area in its ward, a ward in its
+# locality…), and, where the year's units are exactly its halves' units, each half and its
+# year's same slice to the year's (the dimension ``half``). A query asking for one filter, one
+# period or one place slicing reads its rows from that protected result (``_served``), so every
+# view hides the same cells. The result is kept per evaluation and, for a read-only store file,
+# across evaluations (``_SHARED``, keyed on the file's path, size and modification time).
+
+PLACE_SLICINGS = (
+    ("lsoa",),
+    ("ward",),
+    ("locality",),
+    ("imd_decile",),
+    ("idaci_decile",),
+    ("imd_local_quintile",),
+    ("idaci_local_quintile",),
+    ("locality", "imd_decile"),
+    ("ward", "imd_decile"),
+)
+PLACE_DIMENSIONS = tuple(dict.fromkeys(d for s in PLACE_SLICINGS for d in s))
+HALF = "half"  # a half of the year whose counts add up, with the other half's, to the year's
+PART = "period"  # a half whose counts do not (a unit counted in both halves): not a sum
+SHARED_KEPT = 512  # protected results kept across evaluations (one per linked set)
+_SHARED: OrderedDict[tuple, _Joint] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+
+
+@dataclass
+class _Joint:
+    """Protected rows of some indicators for a year and its halves, every place slicing
+    (column ``period``: the period's label), with how their units are kept apart."""
+
+    rows: pd.DataFrame
+    kinds: dict[tuple[str, str], str]  # (indicator, period label) -> unit kind
+    parents: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    place: tuple[str, ...] | None  # the place slicing of ``where`` (None: the whole authority)
+    key: str  # its slice's key
+    values: dict[str, str]  # where's values by dimension
+    slicings: tuple[tuple[str, ...], ...]
+    groups_alone: bool  # slices by group within one group: protected with the query alone
+
+
+def _plan(query: Query) -> _Plan | None:
+    """How a query is read from the jointly protected results, or None when it cannot be
+    (another restriction or slicing than the places and groups the pages use)."""
+    if query.weighted:
+        return None
+    dims = tuple(d for d, _ in query.where)
+    values = {d: str(v) for d, v in query.where}
+    place = None
+    if dims:
+        found = [s for s in PLACE_SLICINGS if set(s) == set(dims) and len(s) == len(dims)]
+        if not found:
+            return None
+        place = found[0]
+    slicings = tuple(_slicings(query))
+    for slicing in slicings:
+        if slicing != ("group",) and not set(slicing) <= set(PLACE_DIMENSIONS):
+            return None
+    key = KEY_SEPARATOR.join(values[d] for d in place) if place else ""
+    groups_alone = ("group",) in slicings and query.group is not None
+    return _Plan(place, key, values, slicings, groups_alone)
+
+
+def _served(cache: _Cache, measures: list[Measure], query: Query) -> pd.DataFrame | None:
+    """The query's results read from the jointly protected results (see above), or None."""
+    plan = _plan(query)
+    if plan is None:
+        return None
+    by_id = {m.indicator_id: m for m in measures}
+    current = _select(cache, measures, query, query.period, plan)
+    if current is None:
+        return None
+    if query.with_change and not current.empty:
+        ok = current[current["status"] == "ok"]
+        changing = tuple(
+            i for i in query.indicator_ids
+            if by_id[i].statistic != "fact" and i in set(ok["indicator_id"])
+        )  # fmt: skip
+        if changing:
+            baseline = query.compare_with or query.period.previous()
+            before = _select(
+                cache, measures, replace(query, indicator_ids=changing), baseline, plan
+            )
+            if before is not None:
+                current = _hide_change(_add_change(current, before))
+    if plan.groups_alone:
+        alone = _protected_alone(cache, query)
+        current = pd.concat([current, alone[alone["slice"] == "group"]], ignore_index=True)
+    results = current.assign(period=query.period.label)
+    return conform_results(_in_order(results, query, by_id))
+
+
+def _hide_change(frame: pd.DataFrame) -> pd.DataFrame:
+    """No previous value or change on a hidden row (as ``protect`` hides them)."""
+    hidden = frame["suppressed"].fillna(False).to_numpy(dtype=bool)
+    for column in ("previous_value", "change", "change_p"):
+        if column in frame:
+            frame[column] = frame[column].astype(float).where(~hidden)
+    if "change_significant" in frame:
+        frame["change_significant"] = frame["change_significant"].astype("boolean").where(~hidden)
+    return frame
+
+
+def _status_row(indicator: str, statistic: str, label: str, status: str) -> dict:
+    return {
+        "indicator_id": indicator, "statistic": statistic, "slice": label, "key": "",
+        "status": status, "suppressed": False,
+    }  # fmt: skip
+
+
+def _select(cache, measures, query: Query, period: Period, plan: _Plan) -> pd.DataFrame | None:
+    """The rows of ``query``'s indicators for ``period`` at its place, and its slicings."""
+    joint = _joint(cache, measures, Period(period.end_year), query.group, query.threshold)
+    rows = joint.rows[
+        (joint.rows["period"] == period.label)
+        & joint.rows["indicator_id"].isin(query.indicator_ids)
+    ]
+    by_id = {m.indicator_id: m for m in measures}
+    found = []
+    for indicator in query.indicator_ids:
+        mine = rows[rows["indicator_id"] == indicator]
+        whole = mine[mine["slice"] == WHOLE]
+        statistic = by_id[indicator].statistic
+        if whole.empty:
+            found.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "no data")]))
+            continue
+        if (whole["status"] != "ok").all():
+            found.append(whole)
+            continue
+        if plan.place is not None:
+            if joint.kinds.get((indicator, period.label)) != "child":
+                found.append(
+                    pd.DataFrame([_status_row(indicator, statistic, WHOLE, "not by area")])
+                )
+                continue
+            here = mine[(mine["slice"] == "×".join(plan.place)) & (mine["key"] == plan.key)]
+            if here.empty:
+                found.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "no data")]))
+                continue
+            whole = here.assign(slice=WHOLE, key="")
+        found.append(whole)
+        for slicing in plan.slicings:
+            if slicing == ("group",):
+                if not plan.groups_alone:
+                    found.append(_by_group(cache, measures, query, period, plan, indicator))
+                continue
+            part = _within(mine, joint, plan, slicing)
+            if part is None:
+                return None
+            found.append(part)
+    found = [f for f in found if not f.empty]
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+
+
+def _within(rows: pd.DataFrame, joint: _Joint, plan: _Plan, slicing) -> pd.DataFrame | None:
+    """One indicator's rows of a place slicing inside the query's place: the cells of the
+    place slicing crossing both, or the place itself when it lies inside one slice."""
+    label = "×".join(slicing)
+    target = set(slicing) | set(plan.place or ())
+    crossing = [s for s in PLACE_SLICINGS if set(s) == target and len(s) == len(target)]
+    if crossing:
+        cells = rows[rows["slice"] == "×".join(crossing[0])]
+        status = cells[cells["status"] != "ok"]
+        if len(status):
+            return status.assign(slice=label, key="")
+        values = cells["key"].astype(str).str.split(KEY_SEPARATOR, expand=True)
+        if cells.empty:
+            return cells.assign(slice=label)
+        chosen = np.ones(len(cells), dtype=bool)
+        position = {d: i for i, d in enumerate(crossing[0])}
+        for dimension in plan.place or ():
+            chosen &= (values[position[dimension]] == plan.values[dimension]).to_numpy()
+        kept = values[chosen]
+        key = kept[position[slicing[0]]]
+        for dimension in slicing[1:]:
+            key = key.str.cat(kept[position[dimension]], sep=KEY_SEPARATOR)
+        return cells[chosen].assign(slice=label, key=key.to_numpy())
+    parent = joint.parents.get((plan.place, tuple(slicing))) if plan.place else None
+    if parent is None or plan.key not in parent:
+        return None
+    here = rows[(rows["slice"] == "×".join(plan.place)) & (rows["key"] == plan.key)]
+    return here.assign(slice=label, key=parent[plan.key])
+
+
+def _by_group(cache, measures, query: Query, period: Period, plan: _Plan, indicator: str):
+    """One indicator's rows by group at the query's place: each group's own protected rows."""
+    found, not_by_group = [], False
+    for group in GROUPS:
+        joint = _joint(cache, measures, Period(period.end_year), group, query.threshold)
+        rows = joint.rows[
+            (joint.rows["period"] == period.label) & (joint.rows["indicator_id"] == indicator)
+        ]
+        whole = rows[rows["slice"] == WHOLE]
+        if (whole["status"] == "not by group").any():
+            not_by_group = True
+            continue
+        if whole.empty or (whole["status"] != "ok").all():
+            continue
+        if plan.place is not None:
+            whole = rows[(rows["slice"] == "×".join(plan.place)) & (rows["key"] == plan.key)]
+        found.append(whole.assign(slice="group", key=group))
+    if not found and not_by_group:
+        statistic = {m.indicator_id: m for m in measures}[indicator].statistic
+        return pd.DataFrame([_status_row(indicator, statistic, "group", "not by group")])
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+
+
+def _joint(cache: _Cache, measures: list[Measure], year: Period, group, threshold) -> _Joint:
+    """The jointly protected results of these measures (closed under ``LINKED``) for a year
+    and its halves: each linked set is made once per evaluation and kept across them."""
+    ids = {m.indicator_id for m in measures}
+    components: dict[tuple[str, ...], list[Measure]] = {}
+    for measure in measures:
+        component = tuple(i for i in linked_component([measure.indicator_id]) if i in ids)
+        components.setdefault(component, []).append(measure)
+    store = _store_identity(cache)
+    found, missing = {}, []
+    for component, members in components.items():
+        key = (component, year.label, group, threshold)
+        if key in cache.joint:
+            found[component] = cache.joint[key]
+            continue
+        if store is not None:
+            with _SHARED_LOCK:
+                shared = _SHARED.get((store, *key))
+                if shared is not None:
+                    _SHARED.move_to_end((store, *key))
+            if shared is not None:
+                found[component] = cache.joint[key] = shared
+                continue
+        missing.append((component, members))
+    if missing:
+        made = _build_joint(cache, [m for _, ms in missing for m in ms], year, group, threshold)
+        for component, _ in missing:
+            part = _Joint(
+                made.rows[made.rows["indicator_id"].isin(component)],
+                {k: v for k, v in made.kinds.items() if k[0] in component},
+                made.parents,
+            )
+            key = (component, year.label, group, threshold)
+            found[component] = cache.joint[key] = part
+            if store is not None:
+                with _SHARED_LOCK:
+                    _SHARED[(store, *key)] = part
+                    while len(_SHARED) > SHARED_KEPT:
+                        _SHARED.popitem(last=False)
+    parts = list(found.values())
+    if len(parts) == 1:
+        return parts[0]
+    return _Joint(
+        pd.concat([p.rows for p in parts], ignore_index=True),
+        {k: v for p in parts for k, v in p.kinds.items()},
+        parts[0].parents if parts else {},
+    )
+
+
+def _store_identity(cache: _Cache):
+    """(path, size, modification time) of a store opened read-only from a file, else None (a
+    store that may change under this connection is never shared across evaluations)."""
+    if cache.identity is False:
+        try:
+            row = cache.con.execute(
+                "SELECT path, readonly FROM duckdb_databases() "
+                "WHERE database_name = current_database()"
+            ).fetchone()
+        except duckdb.Error:
+            row = None
+        identity = None
+        if row and row[0] and row[1] and os.path.exists(row[0]):
+            stat = os.stat(row[0])
+            identity = (row[0], stat.st_size, stat.st_mtime_ns)
+        cache.identity = identity
+    return cache.identity
+
+
+def _build_joint(cache: _Cache, measures: list[Measure], year: Period, group, threshold):
+    periods = [year, Period(year.end_year, 1), Period(year.end_year, 2)]
+    ids = tuple(m.indicator_id for m in measures)
+    adds_up = {m.indicator_id: _adds_up(cache, m, periods, threshold) for m in measures}
+    frames, kinds = [], {}
+    for number, period in enumerate(periods):
+        query = Query(
+            ids, period, separately=("lsoa",), group=group, threshold=threshold,
+            with_change=False,
+        )  # fmt: skip
+        batch, dims = prepare(cache, measures, period, query)
+        for item in batch.prepared:
+            kinds[(item.measure.indicator_id, period.label)] = item.kind
+        frame = summarise(batch, dims, list(PLACE_SLICINGS))
+        if frame.empty:
+            continue
+        frame = frame.assign(period=period.label)
+        if "key" not in frame:
+            frame["key"] = ""
+        frame["key"] = frame["key"].astype("string").fillna("")
+        frames.append(_as_half(frame, str(number), adds_up) if number else frame)
+    parents, direct = _parents(cache, periods)
+    if not frames:
+        return _Joint(
+            pd.DataFrame(columns=["indicator_id", "period", "slice", "key"]), kinds, parents
+        )
+    nested = tuple(Nesting(fine, coarse, parent) for (fine, coarse), parent in direct.items())
+    joint = pd.concat(frames, ignore_index=True)
+    rows = protect(joint, threshold, nested=nested, apart=(*APART, PART))
+    return _Joint(_from_half(rows), kinds, parents)
+
+
+def _adds_up(cache: _Cache, measure: Measure, periods: list[Period], threshold: int) -> bool:
+    """Whether the year's units are exactly its two halves' units, each counted alike (a
+    referral received in the year is received in one half)."""
+    if measure.statistic not in ("proportion", "distribution"):
+        return False
+    year, first, second = (cache.units(measure, p, threshold) for p in periods)
+    halves = pd.concat([first, second], ignore_index=True)
+    if len(year) != len(halves) or not year["unit_id"].is_unique:
+        return False
+    if not halves["unit_id"].is_unique:
+        return False
+    column = "category" if measure.statistic == "distribution" else "in_numerator"
+    if column not in year or column not in halves:
+        return False
+    mine = pd.Series(year[column].astype("string").fillna("").to_numpy(), index=year["unit_id"])
+    theirs = pd.Series(
+        halves[column].astype("string").fillna("").to_numpy(), index=halves["unit_id"]
+    )
+    theirs = theirs.reindex(mine.index)
+    return bool(theirs.notna().all() and (theirs == mine).all())
+
+
+def _as_half(frame: pd.DataFrame, half: str, adds_up: dict[str, bool]) -> pd.DataFrame:
+    """A half's rows as slices of the pseudo-dimension ``half`` (``period`` where the
+    indicator's halves do not add up to its year), so their sums are found like any other."""
+    dim = np.where(frame["indicator_id"].map(adds_up).fillna(False).to_numpy(bool), HALF, PART)
+    label = frame["slice"].astype(str).to_numpy(dtype=object)
+    key = frame["key"].astype(str).to_numpy(dtype=object)
+    whole = label == WHOLE
+    return frame.assign(
+        slice=np.where(whole, dim, dim + "×" + label.astype(str)),
+        key=np.where(whole, half, half + KEY_SEPARATOR + key.astype(str)),
+    )
+
+
+def _from_half(rows: pd.DataFrame) -> pd.DataFrame:
+    """The halves' rows back under their own slicing labels and keys."""
+    labels = rows["slice"].astype(str).to_numpy(dtype=object)
+    keys = rows["key"].astype("string").fillna("").to_numpy(dtype=object)
+    slices, found = labels.copy(), keys.copy()
+    for position in np.flatnonzero(pd.Series(labels).str.match(f"({HALF}|{PART})($|×)").to_numpy()):
+        label, key = labels[position].split("×", 1), keys[position].split(KEY_SEPARATOR, 1)
+        slices[position] = label[1] if len(label) > 1 else WHOLE
+        found[position] = key[1] if len(key) > 1 else ""
+    return rows.assign(slice=slices, key=pd.array(found, dtype="string"))
+
+
+def _parents(cache: _Cache, periods: list[Period]) -> tuple[dict, dict]:
+    """For each place slicing lying inside another (not one of its own margins): each slice's
+    key -> the key of the slice it lies in (from the places of every child); all of them (to
+    read a place inside another), and only the direct ones (the sums to protect)."""
+    dims = pd.concat(
+        [cache.dimensions(p)[list(PLACE_DIMENSIONS)] for p in periods], ignore_index=True
+    )
+    text = dims.astype("string").fillna(UNKNOWN).drop_duplicates()
+    keys = {}
+    for slicing in PLACE_SLICINGS:
+        key = text[slicing[0]]
+        for dimension in slicing[1:]:
+            key = key.str.cat(text[dimension], sep=KEY_SEPARATOR)
+        keys[slicing] = key.to_numpy(dtype=object)
+    found = {}
+    for fine in PLACE_SLICINGS:
+        for coarse in PLACE_SLICINGS:
+            if fine == coarse or set(coarse) <= set(fine):
+                continue
+            pairs = pd.DataFrame({"f": keys[fine], "c": keys[coarse]}).drop_duplicates()
+            if len(pairs) and pairs["f"].is_unique:
+                found[(fine, coarse)] = dict(zip(pairs["f"], pairs["c"], strict=True))
+
+    def inside(fine, coarse) -> bool:  # a slice of fine lies in one of coarse (or its margin)
+        return (fine, coarse) in found or (set(coarse) < set(fine))
+
+    # Slicings that are the same partition (e.g. a ward that is a whole locality) are one
+    # class: each member is tied to the class's first both ways. Between classes, only the
+    # direct nestings: a small area's sum to its locality follows from its ward's.
+    first = {}
+    for slicing in PLACE_SLICINGS:
+        same = [s for s in first.values() if inside(slicing, s) and inside(s, slicing)]
+        first[slicing] = same[0] if same else slicing
+    kept = {}
+    for (fine, coarse), parent in found.items():
+        if first[fine] == first[coarse]:
+            if first[fine] in (fine, coarse):
+                kept[(fine, coarse)] = parent
+            continue
+        if fine != first[fine] or coarse != first[coarse]:
+            continue
+        between = any(
+            inside(fine, middle) and inside(middle, coarse)
+            for middle in set(first.values())
+            if middle not in (fine, coarse)
+        )
+        if not between:
+            kept[(fine, coarse)] = parent
+    return found, kept
+
+
+def evaluate_measures(
+    con: duckdb.DuckDBPyConnection,
+    measures,
+    periods,
+    *,
+    separately: tuple[str, ...] = (),
+    group: str | None = None,
+    where: tuple[tuple[str, str], ...] = (),
+    threshold: int = 5,
+) -> dict[Period, pd.DataFrame]:
+    """The results (``RESULT_COLUMNS``, no change) of measures that are not registered
+    indicators (the journeys' flows, the neglect cohort, the overview's demand) for each
+    period, protected as ``evaluate`` protects indicators: together with their linked
+    indicators and with every place filter, period and half (see above), so they hide the
+    same cells as every other view. ``separately``: place dimensions, each on its own."""
+    measures = list(measures)
+    ids = tuple(m.indicator_id for m in measures)
+    partners = [MEASURES[i] for i in linked_component(ids) if i in MEASURES and i not in ids]
+    cache = _Cache(con)
+    found = {}
+    try:
+        for period in periods:
+            query = Query(
+                ids, period, separately=tuple(separately), group=group, where=tuple(where),
+                threshold=threshold, with_change=False,
+            )  # fmt: skip
+            _check(query)
+            served = _served(cache, [*measures, *partners], query)
+            if served is None:
+                raise ValueError(f"cannot protect {ids} by {separately} within {where}")
+            found[period] = served
+    finally:
+        cache.close()
+    return found

@@ -26,9 +26,11 @@ count.
 
 The plan-level and re-referral flows are not indicators of the framework, so their measures
 are not registered in ``units.MEASURES`` (the engine checks that every registered measure is
-catalogued); they are ``Measure`` objects evaluated here through the aggregator's own steps, as
-``bench.py`` does. Each flow is one distribution, so its cells add up to its total and secondary
-suppression keeps a hidden cell from being worked back from the total and the cells shown.
+catalogued); they are ``Measure`` objects evaluated through the aggregator
+(``aggregate.evaluate_measures``), protected together with their linked indicators (B1.3 with
+B1.1 and B1.2) and every place filter, period and half. Each flow is one distribution, so its
+cells add up to its total and secondary suppression keeps a hidden cell from being worked back
+from the total and the cells shown.
 No flow publishes a sum of another's cells (e.g. the row totals of the plan levels).
 """
 
@@ -39,13 +41,12 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from framework.engine.aggregate import Query, _Cache, conform_results, prepare
+from framework.engine import aggregate
 from framework.engine.dimensions import CHILD_DIMENSIONS, GROUPS
 from framework.engine.measures import domain_b
 from framework.engine.periods import Period
 from framework.engine.run import register_measures
-from framework.engine.summaries import WHOLE, summarise
-from framework.engine.suppression import protect
+from framework.engine.summaries import WHOLE
 from framework.engine.units import Measure, MeasureContext, empty_units
 
 REFERRAL_INDICATOR = "B1.3"
@@ -285,25 +286,19 @@ def evaluate_measures(
     threshold: int = 5,
 ) -> pd.DataFrame:
     """The results table (``aggregate.RESULT_COLUMNS``) of these measures for the whole cohort
-    of the period (no slicing, no change), made and protected by the aggregator's own steps,
-    as ``evaluate`` makes them for catalogue indicators."""
+    of the period (no slicing, no change), made and protected by the aggregator
+    (``aggregate.evaluate_measures``), as ``evaluate`` makes them for catalogue indicators."""
     if group is not None and group not in GROUPS:
         raise ValueError(f"unknown group {group!r}; choose from {', '.join(GROUPS)}")
     unplaceable = [d for d, _ in where if d not in CHILD_DIMENSIONS]
     if unplaceable:
         raise ValueError(f"cannot restrict to {unplaceable}; choose from {CHILD_DIMENSIONS}")
-    ids = tuple(m.indicator_id for m in measures)
-    query = Query(
-        ids, period, group=group, where=tuple(where), threshold=threshold, with_change=False
-    )
-    cache = _Cache(con)
-    try:
-        current = summarise(*prepare(cache, list(measures), period, query), [])
-    finally:
-        cache.close()
-    results = protect(current, threshold)
-    results["period"] = period.label
-    return conform_results(results)
+    # Through the aggregator's joint protection: B1.3 with its linked indicators (B1.1, B1.2)
+    # and with every place filter, period and half, so the journeys page hides the cells the
+    # domain B page hides (suppression.LINKED; docs/engine.md).
+    return aggregate.evaluate_measures(
+        con, measures, [period], group=group, where=tuple(where), threshold=threshold
+    )[period]
 
 
 __all__ = [

@@ -56,7 +56,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from framework.engine import funnel, inequality
+from framework.engine import aggregate, funnel, inequality
 from framework.engine.aggregate import Query, _Cache, conform_results, prepare
 from framework.engine.dimensions import CHILD_DIMENSIONS, GROUP_LABELS
 from framework.engine.measures import services as sm
@@ -557,10 +557,11 @@ def neglect_cohort(
     census year in the store), and this period by locality and by national IMD decile."""
     period = _period(period)
     periods = _covered(con, period.up_to(years))
-    # Every period is sliced the same way, so a count hidden in one view is hidden in all.
-    results = evaluate_measures(
-        con, ("NS.neglect_group",), periods, separately=tuple(PLACE_COLUMNS), where=where,
-        threshold=threshold,
+    # Protected by the aggregator with every place filter, period and half (the overview's
+    # children in need are this denominator), so a count hidden in one view is hidden in all.
+    results = aggregate.evaluate_measures(
+        con, [sm.SERVICE_MEASURES["NS.neglect_group"]], periods,
+        separately=tuple(PLACE_COLUMNS), where=tuple(where), threshold=threshold,
     )  # fmt: skip
     trend = []
     for each in periods:

@@ -8,8 +8,9 @@ strip the framework does not score but every reading needs (seed 002, 4.5): dema
 and spend.
 
 Every value comes from the one aggregator (``evaluate``), small numbers already hidden; the
-demand counts are hidden the same way (``framework.disclosure``) and their rates come from the
-engine's rate function (``inequality.rate_per_10000``).
+demand counts too (``evaluate_measures``: protected with every place filter, period and half,
+like every indicator), and their rates come from the engine's rate function
+(``inequality.rate_per_10000``).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from framework.disclosure import protect_counts
 from framework.engine import inequality
-from framework.engine.aggregate import Query, evaluate_many
+from framework.engine.aggregate import Query, evaluate_many, evaluate_measures
 from framework.engine.catalogue import catalogue
-from framework.engine.dimensions import child_dimensions
+from framework.engine.dimensions import GROUP_SQL
+from framework.engine.measures import services as service_measures
 from framework.engine.periods import Period
 from framework.engine.run import register_measures
+from framework.engine.units import Measure, MeasureContext, empty_units
 from framework.engine.views import CHANGE, NUMBERS, direction
 
 OVERVIEW_PATH = Path(__file__).with_name("overview.toml")
@@ -167,15 +169,45 @@ def child_population(con, where) -> float | None:
     return float(total) if total else None
 
 
+def _group_children(group: str):
+    """A measure of the children in a group at any time in the period (its denominator)."""
+
+    def units(ctx: MeasureContext) -> pd.DataFrame:
+        query = GROUP_SQL[group]
+        frame = ctx.sql(
+            f"""SELECT child_id AS unit_id, child_id, TRUE AS in_denominator,
+                       FALSE AS in_numerator
+                FROM ({query}) WHERE child_id IS NOT NULL ORDER BY child_id""",
+            **({"year": ctx.period.end_year} if "$year" in query else {}),
+        )
+        return frame if len(frame) else empty_units()
+
+    return Measure(f"context.{group}", "proportion", units)
+
+
+# Children in need are the neglect cohort's denominator (the same measure, so the same cells
+# are hidden on the overview and the neglect page); the others count the group's children.
+DEMAND_MEASURES = {
+    "cin": service_measures.SERVICE_MEASURES["NS.neglect_group"],
+    "cp": _group_children("cp"),
+    "cla": _group_children("cla"),
+}
+
+
 def _demand(con, period, where, population, threshold) -> list[tuple]:
-    dims = child_dimensions(con, period)
-    for dimension, value in where:
-        dims = dims[dims[dimension].astype("string") == str(value)]
-    counts = pd.DataFrame({g: [int(dims[g].sum())] for g in DEMAND_GROUPS})
-    shown = protect_counts(counts, list(DEMAND_GROUPS), None, threshold).iloc[0]
+    """The demand counts, made and protected by the aggregator with every place filter,
+    period and half (``aggregate.evaluate_measures``): a count hidden under one filter cannot
+    be worked out from the counts shown under others."""
+    measures = [DEMAND_MEASURES[g] for g in DEMAND_GROUPS]
+    results = evaluate_measures(con, measures, [period], where=tuple(where), threshold=threshold)
+    whole = results[period]
+    whole = whole[whole["slice"] == "all"].set_index("indicator_id")
     rows = []
     for group in DEMAND_GROUPS:
-        count = shown[group]
+        indicator = DEMAND_MEASURES[group].indicator_id
+        count = whole["denominator"].get(indicator, pd.NA) if indicator in whole.index else 0
+        if indicator in whole.index and whole.loc[indicator, "status"] != "ok":
+            count = 0  # no child in the group here
         label = DEMAND_LABELS[group]
         if pd.isna(count):
             rows.append((label, np.nan, "children", "hidden: a count from 1 to the threshold"))

@@ -71,8 +71,49 @@ def linked_to(indicator_ids) -> tuple[str, ...]:
     return tuple(found)
 
 
-def protect(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """The results with every disclosive cell hidden and ``suppressed`` set on its row."""
+def linked_component(indicator_ids) -> tuple[str, ...]:
+    """These indicators and every indicator linked to them, directly or through others
+    (``LINKED`` taken transitively), sorted: the set that is always protected together."""
+    found = set(indicator_ids)
+    while True:
+        more = set(linked_to(found))
+        if not more:
+            return tuple(sorted(found))
+        found |= more
+
+
+@dataclass(frozen=True)
+class Nesting:
+    """A slicing whose slices each lie inside one slice of a coarser slicing (a small area in
+    one ward, a ward in one locality): the fine slices inside each coarse one add up to it.
+    ``parent`` maps a fine slice's key to its coarse slice's key. It applies to any slicing
+    label that ends with ``fine``'s dimensions (e.g. ``half×lsoa`` → ``half×ward``)."""
+
+    fine: tuple[str, ...]
+    coarse: tuple[str, ...]
+    parent: dict[str, str]
+
+
+APART = ("group",)  # dimensions whose slices overlap, so are never parts of a sum
+
+
+def protect(
+    frame: pd.DataFrame,
+    threshold: int,
+    *,
+    nested: tuple[Nesting, ...] = (),
+    apart: tuple[str, ...] = APART,
+    hide_counts: np.ndarray | None = None,
+    hide_cohorts: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The results with every disclosive cell hidden and ``suppressed`` set on its row.
+
+    ``nested``: slicings nested in coarser ones (see ``Nesting``), whose slices are parts of
+    sums too. ``apart``: dimensions whose slices are not parts of a sum (groups, which overlap;
+    periods that are not the sum of their halves). ``hide_counts`` / ``hide_cohorts``: rows
+    (boolean, in the frame's order) whose count, or whose count and cohort, must be hidden
+    whatever their size (e.g. published hidden elsewhere); secondary suppression then protects
+    them like any other hidden cell."""
     frame = frame.reset_index(drop=True)
     for column in ("category", "key"):
         if column not in frame:
@@ -94,7 +135,11 @@ def protect(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
         (statistic == "ratio") & small(numerator)
     )
     hide_count = ok & revealing
-    secondary = _Secondary(frame, ok & counted, numerator, denominator)
+    if hide_cohorts is not None:
+        cohort = cohort | (ok & np.asarray(hide_cohorts, dtype=bool))
+    if hide_counts is not None:
+        hide_count = hide_count | (ok & np.asarray(hide_counts, dtype=bool))
+    secondary = _Secondary(frame, ok & counted, numerator, denominator, nested, apart, threshold)
     secondary.hide(np.flatnonzero(cohort), with_cohort=True)
     secondary.hide(np.flatnonzero(hide_count & ~cohort), with_cohort=False)
     secondary.run()
@@ -142,6 +187,7 @@ class _Sums:
     start: np.ndarray
     column: np.ndarray
     total: np.ndarray
+    places: np.ndarray  # sums of slices (whose hidden parts together may be another slice)
 
     @property
     def owner(self) -> np.ndarray:  # the sum each part belongs to
@@ -149,12 +195,15 @@ class _Sums:
 
 
 class _Secondary:
-    def __init__(self, frame, counted_ok, numerator, denominator):
+    def __init__(
+        self, frame, counted_ok, numerator, denominator, nested=(), apart=APART, threshold=None
+    ):
+        self.threshold = threshold  # None: only the rule of one hidden part
         self.original = np.vstack([numerator, denominator])
         self.current = self.original.copy()
         self.hidden_count = np.zeros(len(frame), dtype=bool)
         self.hidden_cohort = np.zeros(len(frame), dtype=bool)
-        self.sums = _find_sums(frame, counted_ok)
+        self.sums = _find_sums(frame, counted_ok, nested, apart)
 
     def hide(self, rows, *, with_cohort: bool) -> None:
         self.current[0, rows] = np.nan
@@ -181,6 +230,8 @@ class _Secondary:
             shown = ~np.isnan(values)
             hidden = ~shown & (counts > 0)
             active = np.bincount(owner, weights=hidden, minlength=len(sums.column)) == 1
+            if self.threshold is not None:  # hidden parts that together are a small count
+                active |= self._small_together(owner, hidden, counts, part_column)
             if not active.any():
                 return
             # In each active sum: the smallest shown part, a non-zero one if there is one.
@@ -199,6 +250,20 @@ class _Secondary:
             if not changed:
                 return
 
+    def _small_together(self, owner, hidden, counts, part_column) -> np.ndarray:
+        """Sums of slices whose hidden parts add up to a count from 1 to the threshold (the
+        total less the parts shown gives it; those parts together are often another slice: the
+        small areas of a decile), or, for numerators, leave a complement that small. Not the
+        categories of a distribution: their sums are not shown anywhere."""
+        size = len(self.sums.column)
+        together = np.bincount(owner, weights=np.where(hidden, counts, 0), minlength=size)
+        cohort = self.original[1, self.sums.rows]
+        rest = np.where(hidden & (part_column == 0), np.nan_to_num(cohort) - counts, 0)
+        complement = np.bincount(owner, weights=rest, minlength=size)
+        small = (together > 0) & (together <= self.threshold)
+        small |= (self.sums.column == 0) & (complement > 0) & (complement <= self.threshold)
+        return small & self.sums.places
+
     def _hide_parts(self, rows: np.ndarray, columns: np.ndarray) -> bool:
         self.hide(rows[columns == 0], with_cohort=False)
         self.hide(rows[columns == 1], with_cohort=True)  # a denominator hides the cohort
@@ -213,7 +278,7 @@ class _Secondary:
         return self._hide_parts(totals[shown], columns[shown])
 
 
-def _find_sums(frame: pd.DataFrame, counted_ok: np.ndarray) -> _Sums:
+def _find_sums(frame: pd.DataFrame, counted_ok: np.ndarray, nested=(), apart=APART) -> _Sums:
     rows = frame.loc[counted_ok, ["indicator_id", "slice", "key", "category"]]
     rows["category"] = rows["category"].astype("string").fillna("-")
     pieces = []  # (row positions, sum ids within the piece, column, totals)
@@ -222,14 +287,17 @@ def _find_sums(frame: pd.DataFrame, counted_ok: np.ndarray) -> _Sums:
     if distribution.any():  # the categories of one row add up to its denominator
         part = rows[distribution]
         ids = part.groupby(["indicator_id", "slice", "key"], sort=True).ngroup().to_numpy()
-        pieces.append((part.index.to_numpy(), ids, 0, None))
-    for label in sorted(rows["slice"].unique()):
-        if label in (WHOLE, "group"):
+        pieces.append((part.index.to_numpy(), ids, 0, None, False))
+    labels = set(rows["slice"].unique())
+    for label in sorted(labels):
+        if label == WHOLE:
             continue
         sliced = rows[rows["slice"] == label]
         dims = label.split("×")
         values = sliced["key"].str.split(KEY_SEPARATOR, expand=True) if len(dims) > 1 else None
-        for position, _ in enumerate(dims):
+        for position, dim in enumerate(dims):
+            if dim in apart:  # overlapping slices: not parts of a sum
+                continue
             rest = [d for i, d in enumerate(dims) if i != position]
             keyed = sliced[["indicator_id", "category"]].assign(
                 total_key=_rest_key(values, position, len(sliced)),
@@ -239,9 +307,46 @@ def _find_sums(frame: pd.DataFrame, counted_ok: np.ndarray) -> _Sums:
             ids = ids.to_numpy()
             totals = _total_rows(lookup, keyed, ids)
             for column in (0, 1):
-                pieces.append((sliced.index.to_numpy(), ids, column, totals))
+                pieces.append((sliced.index.to_numpy(), ids, column, totals, True))
+        for nesting in nested:
+            pieces += _nested_sums(rows, lookup, sliced, dims, values, nesting, labels)
     pieces += _linked_sums(rows)
     return _flatten(pieces)
+
+
+def _nested_sums(rows, lookup, sliced, dims, values, nesting: Nesting, labels) -> list:
+    """The slices of ``label`` (dimensions ``dims``) that end with ``nesting.fine``, grouped by
+    the coarse slice each lies in (with the same values of the dimensions before them): each
+    group adds up to that coarse slice, in both columns."""
+    width = len(nesting.fine)
+    if len(dims) < width or tuple(dims[-width:]) != nesting.fine:
+        return []
+    prefix = dims[:-width]
+    total_slice = "×".join([*prefix, *nesting.coarse])
+    if total_slice not in labels:
+        return []  # the coarse slicing is not in this result
+    if values is None:
+        fine_key = sliced["key"].astype("string")
+    else:
+        parts = [values[i] for i in values.columns]
+        fine = parts[len(prefix) :]
+        fine_key = fine[0].str.cat(fine[1:], sep=KEY_SEPARATOR) if len(fine) > 1 else fine[0]
+    coarse_key = fine_key.map(nesting.parent)
+    if prefix:
+        before = [values[i] for i in values.columns][: len(prefix)]
+        head = before[0].str.cat(before[1:], sep=KEY_SEPARATOR) if len(before) > 1 else before[0]
+        coarse_key = head + KEY_SEPARATOR + coarse_key
+    known = coarse_key.notna().to_numpy()
+    if not known.any():
+        return []
+    part = sliced[known]
+    keyed = part[["indicator_id", "category"]].assign(
+        total_key=coarse_key[known].astype(str).to_numpy(),
+        total_slice=total_slice,
+    )
+    ids = keyed.groupby(["indicator_id", "total_key", "category"], sort=True).ngroup().to_numpy()
+    totals = _total_rows(lookup, keyed, ids)
+    return [(part.index.to_numpy(), ids, column, totals, True) for column in (0, 1)]
 
 
 def _linked_sums(rows: pd.DataFrame) -> list:
@@ -261,7 +366,7 @@ def _linked_sums(rows: pd.DataFrame) -> list:
             if not members.any():
                 continue
             ids = pd.factorize(slice_key[members], sort=True)[0]
-            pieces.append((rows.index.to_numpy()[members], ids, 0, None))
+            pieces.append((rows.index.to_numpy()[members], ids, 0, None, False))
     return pieces
 
 
@@ -294,17 +399,18 @@ def _row_lookup(rows: pd.DataFrame) -> tuple[pd.MultiIndex, np.ndarray]:
 
 
 def _flatten(pieces) -> _Sums:
-    rows, lengths, columns, totals = [], [], [], []
-    for positions, ids, column, piece_totals in pieces:
+    rows, lengths, columns, totals, places = [], [], [], [], []
+    for positions, ids, column, piece_totals, of_places in pieces:
         order = np.argsort(ids, kind="stable")
         rows.append(positions[order])
         sizes = np.bincount(ids, minlength=ids.max() + 1 if len(ids) else 0)
         lengths.append(sizes)
         columns.append(np.full(len(sizes), column))
         totals.append(piece_totals if piece_totals is not None else np.full(len(sizes), -1))
+        places.append(np.full(len(sizes), of_places))
     if not pieces:
         empty = np.zeros(0, dtype=np.int64)
-        return _Sums(empty, np.zeros(1, dtype=np.int64), empty, empty)
+        return _Sums(empty, np.zeros(1, dtype=np.int64), empty, empty, np.zeros(0, dtype=bool))
     sizes = np.concatenate(lengths)
     start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return _Sums(
@@ -312,7 +418,17 @@ def _flatten(pieces) -> _Sums:
         start,
         np.concatenate(columns).astype(np.int64),
         np.concatenate(totals).astype(np.int64),
+        np.concatenate(places).astype(bool),
     )
 
 
-__all__ = ["COUNTED", "HIDDEN_ALWAYS", "LINKED", "linked_to", "protect"]
+__all__ = [
+    "APART",
+    "COUNTED",
+    "HIDDEN_ALWAYS",
+    "LINKED",
+    "Nesting",
+    "linked_component",
+    "linked_to",
+    "protect",
+]

@@ -54,7 +54,7 @@ bench-browser: install-dev
 ## 20 people at once: simultaneous sessions (WebSocket clients speaking Streamlit's protocol)
 ## with their own filters and roles; page times and isolation, appended to docs/benchmarks.md
 bench-load: install
-	$(BIN)/python -m framework.load_test --sessions 20 --markdown docs/benchmarks.md
+	$(BIN)/python -m tests.load_harness --sessions 20 --markdown docs/benchmarks.md
 
 clean:
 	rm -rf data/demo data/demo.duckdb data/bench

@@ -9,12 +9,15 @@ child-level view, export and upload is written to the audit log.
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import streamlit as st
 
 from app_pages.common import settings, showing_demo
 from framework.access import (
+    MODE_ENV,
     PERMISSIONS,
     AccessError,
     AccessSettings,
@@ -35,7 +38,15 @@ OPEN_USER = "everyone (no sign-in)"
 
 
 def chosen() -> AccessSettings:
-    return access_settings(settings().source)
+    """The ``[access]`` settings, read again only when the config file or the mode's
+    environment variable changes (every page run and every download button asks)."""
+    source = settings().source
+    return _access_settings(str(source), source.stat().st_mtime, os.environ.get(MODE_ENV))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _access_settings(path: str, modified: float, mode_override: str | None) -> AccessSettings:
+    return access_settings(Path(path))
 
 
 def audit_log() -> AuditLog:
@@ -259,5 +270,5 @@ def require(permission: str = "view_aggregate", what: str = "This page") -> Sess
 def may(permission: str) -> bool:
     """Whether the signed-in user may (for parts of a page: the uploader, the download
     buttons). Checked again when the action happens."""
-    session = signed_in()
+    session = current() or signed_in()  # the page's require() has checked expiry already
     return session is not None and session.allows(permission)

@@ -278,10 +278,17 @@ def start_app(config: Path, log: Path, *, mode: str = "demo", timeout: float = 9
     started = time.time()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
     handle.close()
-    app = App(f"http://localhost:{port}", process, log, config, started)
+    return wait_until_healthy(
+        App(f"http://localhost:{port}", process, log, config, started), timeout
+    )
+
+
+def wait_until_healthy(app: App, timeout: float, *, poll: float = 0.05) -> App:
+    """Wait until the app's server answers its health check (and note when); stop it and say
+    why when it exits or does not answer within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if app.process.poll() is not None:
             raise RuntimeError(f"streamlit exited:\n{app.output()[-3000:]}")
         try:
             with urllib.request.urlopen(f"{app.url}/_stcore/health", timeout=2) as reply:
@@ -289,7 +296,7 @@ def start_app(config: Path, log: Path, *, mode: str = "demo", timeout: float = 9
                     app.ready = time.time()
                     return app
         except OSError:
-            time.sleep(0.05)
+            time.sleep(poll)
     app.stop()
     raise TimeoutError(f"the app did not start in {timeout:.0f} s:\n{app.output()[-3000:]}")
 

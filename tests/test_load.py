@@ -1,4 +1,4 @@
-"""Several people at once (framework/load_test.py, ``make bench-load``): each session sees its
+"""Several people at once (tests/load_harness.py, ``make bench-load``): each session sees its
 own filters, user and role, never another's.
 
 The end-to-end test starts the app on a copy of the demo store and runs a few simultaneous
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from framework import load_test as lt
+from tests import load_harness as lt
 
 pytestmark = pytest.mark.slow
 SESSIONS, ACTIONS = 4, 3

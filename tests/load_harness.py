@@ -1,6 +1,6 @@
 """Many people at once: simultaneous sessions of the app, each with its own filters and role.
 
-``python -m framework.load_test --sessions 20 [--markdown docs/benchmarks.md]`` (or ``make
+``python -m tests.load_harness --sessions 20 [--markdown docs/benchmarks.md]`` (or ``make
 bench-load``)
 
 The app is started on a free loopback port on a copy of the demo store (or ``--url`` names one
@@ -38,8 +38,9 @@ sidebar's Period, Group, Area and Deprivation decile show its own filters; the l
 writes (``page_info_changed``) carries them; the page's filter caption names them; the sidebar
 says "Signed in as" its own user and role; no other session's user name appears anywhere; its
 navigation is its role's. A mismatch that equals another session's state at that moment is
-counted as a leak. Like the rest of framework/, this module never imports streamlit's runtime:
-only its protobuf messages (and ``websockets``, which streamlit's server depends on).
+counted as a leak. It lives in tests/, not framework/: it speaks Streamlit's protocol with its
+protobuf messages (and ``websockets``, which streamlit's server depends on), and framework/
+never imports streamlit.
 """
 
 from __future__ import annotations
@@ -56,14 +57,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
-from framework.browser_bench import App, free_port, percentile, prepare_demo
+from framework.browser_bench import App, free_port, percentile, prepare_demo, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 STREAM = "/_stcore/stream"
@@ -103,19 +103,7 @@ def start_server(config: Path, log: Path, env: dict[str, str], timeout: float = 
             command, cwd=REPO, env=full_env, stdout=handle, stderr=subprocess.STDOUT
         )
     app = App(f"http://localhost:{port}", process, log, config, started)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited:\n{app.output()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{app.url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    app.ready = time.time()
-                    return app
-        except OSError:
-            time.sleep(0.1)
-    app.stop()
-    raise TimeoutError(f"the app did not start in {timeout:.0f} s:\n{app.output()[-3000:]}")
+    return wait_until_healthy(app, timeout, poll=0.1)
 
 
 def with_access(config: Path, accounts: Path, audit: Path) -> None:
@@ -1022,7 +1010,7 @@ def markdown(results: Results) -> str:
         f"{results.load[0]:.1f} over 1 min, {results.load[1]:.1f} over 5 min at the start), "
         f"Python {platform.python_version()}, {platform.system()} {platform.machine()}; "
         f"{versions}. The demo store (latest period {options.latest}), the app started with "
-        "`serve.py` on a loopback port. `python -m framework.load_test` (`make bench-load`).",
+        "`serve.py` on a loopback port. `python -m tests.load_harness` (`make bench-load`).",
         "",
         f"Each session is a WebSocket client speaking Streamlit's protocol (no browser draws the "
         f"pages: the figures are the server's script run and its messages). All "
@@ -1154,7 +1142,7 @@ def _checked(results: Results) -> list[str]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m framework.load_test",
+        prog="python -m tests.load_harness",
         description="Simultaneous sessions of the app as WebSocket clients: page times and "
         "isolation of each session's filters, user and role.",
     )

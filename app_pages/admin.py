@@ -7,10 +7,13 @@ import dataclasses
 import streamlit as st
 
 from app_pages.access import audit_log, chosen, mode, record, require
+from app_pages.downloads import audited
 from framework.access import ROLES, AccessError, Accounts
 from framework.audit import EVENTS
+from framework.export import text_csv
 
 session = require("manage_users", "The Users and audit page")
+LOG_FILE = "outcomes-explorer-audit-log.csv"
 access = chosen()
 accounts = Accounts(access.accounts_file)
 
@@ -51,8 +54,9 @@ if users:
 st.dataframe(shown.head(int(last)), hide_index=True, width="stretch")
 st.download_button(
     "Download the log (CSV)",
-    data=lambda: entries.to_csv(index=False).encode("utf-8-sig"),
-    file_name="outcomes-explorer-audit-log.csv",
+    # Audited like any export; user names typed at sign-in could hold a formula, so defused.
+    data=audited(LOG_FILE, "audit log", permission="read_audit")(lambda: text_csv(entries)),
+    file_name=LOG_FILE,
     mime="text/csv",
     on_click="ignore",
     icon=":material/download:",

@@ -230,7 +230,14 @@ def chart_downloads(
         )
 
 
-__all__ = ["authority", "chart_downloads", "provenance", "table_downloads"]
+__all__ = [
+    "audited",
+    "authority",
+    "chart_downloads",
+    "child_level_downloads",
+    "provenance",
+    "table_downloads",
+]
 
 
 def child_level_downloads(

@@ -247,11 +247,24 @@ def export_frame(
                 cells = out[column].astype(object)
                 missing = cells.isna().to_numpy()
                 out[column] = cells.where(~(hidden & missing), SUPPRESSED)
+    out = defused(out)
+    check_disclosure(out, threshold, counts=counts, statistic=statistic)
+    return out
+
+
+def defused(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells a spreadsheet would run as a formula are written as text."""
+    out = frame.reset_index(drop=True).copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(_defuse, na_action="ignore")
-    check_disclosure(out, threshold, counts=counts, statistic=statistic)
     return out
+
+
+def text_csv(frame: pd.DataFrame) -> bytes:
+    """A table that holds no figures about children (e.g. the audit log) as CSV, formulas
+    defused."""
+    return defused(frame).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
 
 
 def _defuse(value):
@@ -567,11 +580,7 @@ def child_level_csv(frame: pd.DataFrame) -> bytes:
     """A child-level table as CSV. Its first line is the marking, so that nobody opens the file
     without reading it; formula-like text is defused. No disclosure check: the file is about
     children one by one, and only people allowed to see them may make it."""
-    table = frame.reset_index(drop=True).copy()
-    for column in table.columns:
-        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
-            table[column] = table[column].map(_defuse, na_action="ignore")
-    body = table.to_csv(index=False, lineterminator="\n")
+    body = defused(frame).to_csv(index=False, lineterminator="\n")
     return (f'"{CHILD_LEVEL}"\n' + body).encode("utf-8-sig")
 
 
@@ -687,6 +696,7 @@ __all__ = [
     "child_level_xlsx",
     "count_columns",
     "definitions",
+    "defused",
     "disclosure_problems",
     "export_frame",
     "file_stem",
@@ -695,4 +705,5 @@ __all__ = [
     "store_provenance",
     "table_csv",
     "table_xlsx",
+    "text_csv",
 ]

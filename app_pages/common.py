@@ -189,17 +189,12 @@ def period_of(label: str):
 SAVED_VIEWS_KEPT = 512
 
 
-@st.cache_resource
 def _code_version() -> str:
     """A fingerprint of the engine's code and catalogue: a saved view made by other code is
     never read back."""
-    import hashlib
+    from framework.engine.precompute import code_version
 
-    engine = Path(__file__).resolve().parents[1] / "framework"
-    digest = hashlib.sha256()
-    for path in sorted([*engine.rglob("*.py"), *engine.rglob("*.toml")]):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return code_version()
 
 
 def _saved_view_path(store_key: tuple, request: tuple) -> Path:
@@ -517,65 +512,22 @@ def authority_choice(label: str = "Authority") -> str | None:
     return chosen
 
 
-# --- warming the cache after the first page, so that the next pages are instant ----------------
+# --- working out every year's views ahead, after each load -------------------------------------
 
 
 def warm_up_in_background() -> None:
-    """Once per store version and process, after a page is drawn: work out in a background
-    thread the views a meeting usually moves to next (the overview and the four domains for
-    all children, then for each group, in the latest period), so that page switches and group
-    changes are answered from the cache. Off when OUTCOMES_WARM_UP=0 (the app's tests)."""
+    """Once per store version and app process, after a page is drawn: start the separate,
+    low-priority process that works out the protected results of every year and group the
+    store covers (framework/engine/precompute.py), so that every later view is read, not
+    worked out, and pages keep this process's time. Off when OUTCOMES_WARM_UP=0 (tests)."""
     if os.environ.get("OUTCOMES_WARM_UP", "1") == "0" or not store_path().exists():
         return
-    latest = latest_period_label()
-    if latest is not None:
-        _warm_up(_store_key(), latest)
+    _start_precompute(_store_key())
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _warm_up(store_key: tuple, latest: str) -> threading.Thread:
-    thread = threading.Thread(
-        target=_warm, args=(store_key, latest), name="outcomes-warm-up", daemon=True
-    )
-    thread.start()
-    return thread
+def _start_precompute(store_key: tuple) -> bool:
+    from framework.engine.precompute import start_in_background
 
-
-def _warm(store_key: tuple, latest: str) -> None:
-    import logging
-
-    from framework.engine.catalogue import catalogue
-    from framework.engine.dimensions import GROUPS
-
-    # Cached calls made outside a page run say so in the log once per call; it is expected.
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
-        logging.ERROR
-    )
-    first = {letter: catalogue().in_domain(letter)[0].id for letter in "ABCD"}
-    for group in (None, *GROUPS):
-        options = _options(group, ())
-        try:
-            _view(store_key, "overview.overview", None, latest, options)
-            for letter in "ABCD":
-                _view(store_key, "views.domain_table", letter, latest, options)
-                _view(store_key, "views.indicator_detail", first[letter], latest, options)
-        except Exception:  # a warm-up failure must never reach a page
-            logging.getLogger(__name__).exception("warming the views failed")
-            return
-        if group is None:
-            _warm_commissioning(store_key, latest)
-
-
-def _warm_commissioning(store_key: tuple, latest: str) -> None:
-    """The first views of the neglect services, funding and benchmarking pages, called with
-    the arguments those pages use (so the cache keys match)."""
-    threshold = (("threshold", _threshold()),)
-    with_place = (*threshold, ("where", ()))
-    _call(store_key, "neglect.neglect_cohort", (latest,), with_place)
-    _call(store_key, "neglect.service_outcomes", (latest,), with_place)
-    _call(store_key, "funding.spend_over_time", (), ())
-    _call(store_key, "funding.spend_per_child", (), threshold)
-    home = _authorities(store_key)[1]
-    if home is not None:
-        _call(store_key, "benchmarking.overview_table", (home,), threshold)
-        _call(store_key, "funding.spend_against_comparators", (home,), ())
+    config = os.environ.get("OUTCOMES_CONFIG")
+    return start_in_background(Path(store_key[0]), Path(config) if config else None) is not None

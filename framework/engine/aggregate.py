@@ -18,8 +18,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from framework.engine import precompute, surveys
 from framework.engine import statistics as stats
-from framework.engine import surveys
 from framework.engine.dimensions import CHILD_DIMENSIONS, GROUPS, child_dimensions
 from framework.engine.periods import Period
 from framework.engine.summaries import (
@@ -452,9 +452,11 @@ PLACE_SLICINGS = (
 PLACE_DIMENSIONS = tuple(dict.fromkeys(d for s in PLACE_SLICINGS for d in s))
 HALF = "half"  # a half of the year whose counts add up, with the other half's, to the year's
 PART = "period"  # a half whose counts do not (a unit counted in both halves): not a sum
-SHARED_KEPT = 512  # protected results kept across evaluations (one per linked set)
+SHARED_ROWS_KEPT = 4_000_000  # rows of protected results kept across evaluations (~800 MB)
 _SHARED: OrderedDict[tuple, _Joint] = OrderedDict()
 _SHARED_LOCK = threading.Lock()
+_shared_rows = 0  # rows in _SHARED
+_BUNDLED: dict = {}  # bundle path -> the linked sets it holds (read once per process)
 
 
 @dataclass
@@ -644,7 +646,8 @@ def _by_group(cache, measures, query: Query, period: Period, plan: _Plan, indica
 
 def _joint(cache: _Cache, measures: list[Measure], year: Period, group, threshold) -> _Joint:
     """The jointly protected results of these measures (closed under ``LINKED``) for a year
-    and its halves: each linked set is made once per evaluation and kept across them."""
+    and its halves: each linked set is made once per evaluation and kept across them, in
+    memory and, when worked out ahead after a load (precompute.py), on disk."""
     ids = {m.indicator_id for m in measures}
     components: dict[tuple[str, ...], list[Measure]] = {}
     for measure in measures:
@@ -654,17 +657,12 @@ def _joint(cache: _Cache, measures: list[Measure], year: Period, group, threshol
     found, missing = {}, []
     for component, members in components.items():
         key = (component, year.label, group, threshold)
-        if key in cache.joint:
-            found[component] = cache.joint[key]
+        shared = cache.joint.get(key)
+        if shared is None and store is not None:
+            shared = _shared_or_bundled(store, key)
+        if shared is not None:
+            found[component] = cache.joint[key] = shared
             continue
-        if store is not None:
-            with _SHARED_LOCK:
-                shared = _SHARED.get((store, *key))
-                if shared is not None:
-                    _SHARED.move_to_end((store, *key))
-            if shared is not None:
-                found[component] = cache.joint[key] = shared
-                continue
         missing.append((component, members))
     if missing:
         made = _build_joint(cache, [m for _, ms in missing for m in ms], year, group, threshold)
@@ -677,10 +675,7 @@ def _joint(cache: _Cache, measures: list[Measure], year: Period, group, threshol
             key = (component, year.label, group, threshold)
             found[component] = cache.joint[key] = part
             if store is not None:
-                with _SHARED_LOCK:
-                    _SHARED[(store, *key)] = part
-                    while len(_SHARED) > SHARED_KEPT:
-                        _SHARED.popitem(last=False)
+                _share((store, *key), part)
     parts = list(found.values())
     if len(parts) == 1:
         return parts[0]
@@ -689,6 +684,96 @@ def _joint(cache: _Cache, measures: list[Measure], year: Period, group, threshol
         {k: v for p in parts for k, v in p.kinds.items()},
         parts[0].parents if parts else {},
     )
+
+
+def _share(key: tuple, part: _Joint) -> None:
+    """Keep a protected result for other evaluations, the least recently used going first
+    once ``SHARED_ROWS_KEPT`` rows are kept (a year's bundle for all children is ~125,000)."""
+    global _shared_rows
+    with _SHARED_LOCK:
+        if key in _SHARED:
+            _shared_rows -= len(_SHARED.pop(key).rows)
+        _SHARED[key] = part
+        _shared_rows += len(part.rows)
+        while _shared_rows > SHARED_ROWS_KEPT and len(_SHARED) > 1:
+            _shared_rows -= len(_SHARED.popitem(last=False)[1].rows)
+
+
+def _shared_or_bundled(store: tuple, key: tuple) -> _Joint | None:
+    """A linked set's protected result kept in memory, else read from its year and group's
+    bundle (all of the bundle's sets are then kept: the next views of that year need them)."""
+    with _SHARED_LOCK:
+        shared = _SHARED.get((store, *key))
+        if shared is not None:
+            _SHARED.move_to_end((store, *key))
+            return shared
+    component, year, group, threshold = key
+    path = precompute.bundle_path(store, year, group, threshold)
+    known = _BUNDLED.get(path)
+    if known is not None and component not in known:
+        return None  # the bundle has no such set (a view's own measure): work it out
+    contents = precompute.read_bundle(path)
+    if contents is None or contents.get("identity") != store:
+        return None
+    joints = _split_bundle(contents)
+    _BUNDLED[path] = frozenset(joints)
+    for other, joint in joints.items():
+        _share((store, other, year, group, threshold), joint)
+    return joints.get(component)
+
+
+def _split_bundle(contents: dict) -> dict[tuple[str, ...], _Joint]:
+    """A bundle's rows (one frame) back into one protected result per linked set."""
+    rows, kinds, parents = contents["rows"], contents["kinds"], contents["parents"]
+    positions = rows.groupby("indicator_id", sort=False, observed=True).indices
+    joints = {}
+    for component in contents["components"]:
+        taken = [positions[i] for i in component if i in positions]
+        mine = rows.take(np.sort(np.concatenate(taken))) if taken else rows.iloc[:0]
+        joints[component] = _Joint(
+            mine.reset_index(drop=True), {k: v for k, v in kinds.items() if k[0] in component},
+            parents,
+        )  # fmt: skip
+    return joints
+
+
+def protect_every_indicator(con: duckdb.DuckDBPyConnection, year: Period, group, threshold):
+    """Work out (and keep in memory) the jointly protected results of every catalogue
+    indicator for a year and a group (precompute.py)."""
+    from framework.engine.run import load_measures  # the catalogue's measures, registered
+
+    measures = load_measures()
+    cache = _Cache(con)
+    try:
+        _joint(cache, [measures[i] for i in sorted(measures)], year, group, threshold)
+    finally:
+        cache.close()
+
+
+def joint_bundle(store: tuple, year: Period, group, threshold: int) -> dict:
+    """Every protected result kept in memory for this store, year, group and threshold, as
+    one bundle to save (precompute.py): the rows in one frame, and which linked sets they
+    form."""
+    with _SHARED_LOCK:
+        joints = {
+            key[1]: joint
+            for key, joint in _SHARED.items()
+            if key[0] == store and key[2:] == (year.label, group, threshold)
+        }
+    frames = [joint.rows for joint in joints.values()]
+    parents = next((joint.parents for joint in joints.values()), {})
+    return {
+        "identity": store,
+        "rows": pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
+        "kinds": {k: v for joint in joints.values() for k, v in joint.kinds.items()},
+        "parents": parents,
+        "components": tuple(joints),
+    }
+
+
+def store_identity(con: duckdb.DuckDBPyConnection):
+    """(path, size, modification time) of a store opened read-only from a file, else None."""
+    return _store_identity(_Cache(con))
 
 
 def _store_identity(cache: _Cache):

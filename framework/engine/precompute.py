@@ -1,0 +1,247 @@
+"""Protected results worked out ahead of time, after a load, and kept on disk beside the store.
+
+Why. Every place filter, place slicing, year and half of a linked set of indicators is
+protected together (aggregate.py, "across views"), so the first view of a year and group costs
+5–30 s of CPU: the whole joint result is made before any one filter can be read from it. In a
+meeting, twenty people each asking for a view nobody has asked for yet would wait minutes. But
+one joint result serves every page, filter, map and trend of its year and group, and a store
+changes only when something is loaded. So after a load a separate, low-priority process works
+out the joint results of every year the store covers, for all children and each group, and
+saves each (year, group) as one *bundle*; the app reads a bundle instead of working it out.
+
+A bundle holds only what pages are shown from: aggregate rows after disclosure control, with
+how their units are kept apart. It is keyed on the store's identity (path, size, modification
+time), the year, the group, the threshold and the engine's code version, so a bundle made from
+another load, other settings or other code is never read.
+
+``python -m framework precompute`` runs it in the foreground; the app and ``load`` start it in
+the background (``start_in_background``), one process per store at a time (a lock file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from framework.engine.periods import Period
+
+SUFFIX = ".protected"  # the folder beside the store: <store>.protected/
+BUNDLES_KEPT = 240  # on disk: a store of 10 years × 9 groups, and a version before it
+LOCK_NAME = ".precompute.lock"
+LOG_NAME = "precompute.log"
+SWITCH = "OUTCOMES_WARM_UP"  # "0": never start the background process (tests, benchmarks)
+PROJECT = Path(__file__).resolve().parents[2]
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def code_version() -> str:
+    """A fingerprint of the engine's code and catalogue: a result made by other code is never
+    read back."""
+    digest = hashlib.sha256()
+    framework = PROJECT / "framework"
+    for path in sorted([*framework.rglob("*.py"), *framework.rglob("*.toml")]):
+        digest.update(path.relative_to(framework).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# --- bundles on disk --------------------------------------------------------------------------
+
+
+def bundle_directory(store_path: Path | str) -> Path:
+    store_path = Path(store_path)
+    return store_path.with_name(store_path.name + SUFFIX)
+
+
+def bundle_path(identity: tuple, year: str, group: str | None, threshold: int) -> Path:
+    """Where the bundle of this store version, year, group and threshold is kept."""
+    key = repr((tuple(identity), year, group, threshold, code_version()))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return bundle_directory(identity[0]) / f"{year}.{group or 'all'}.{digest}.bundle"
+
+
+def write_bundle(path: Path, contents: dict) -> None:
+    """Write atomically (a reader sees the whole bundle or none), readable only by this user,
+    then keep only the newest ``BUNDLES_KEPT``."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    payload = zlib.compress(pickle.dumps(contents, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(payload)
+    partial.replace(path)
+    kept = sorted(path.parent.glob("*.bundle"), key=lambda p: p.stat().st_mtime)
+    for old in kept[:-BUNDLES_KEPT]:
+        old.unlink(missing_ok=True)
+
+
+def read_bundle(path: Path) -> dict | None:
+    """The bundle's contents, or None when there is none (or it cannot be read: it is then
+    worked out again, never trusted half-read)."""
+    try:
+        with path.open("rb") as handle:
+            payload = handle.read()
+        # Written by this app's own precompute, in a folder only its user can write.
+        return pickle.loads(zlib.decompress(payload))
+    except (OSError, zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+
+
+# --- working them out -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Made:
+    year: str
+    group: str | None
+    seconds: float  # 0 when the bundle was already there
+    rows: int
+
+
+TREND_REACH = 4  # a five-year trend of the earliest year reaches four years before it
+
+
+def store_years(con: duckdb.DuckDBPyConnection) -> list[Period]:
+    """The financial years any return or local file in the store covers, latest first, then
+    the years before the earliest that its change and trend reach (empty, but still worked
+    out by a view that asks)."""
+    rows = con.execute(
+        "SELECT DISTINCT collection_year FROM load_files WHERE collection_year > 0 "
+        "ORDER BY collection_year DESC"
+    ).fetchall()
+    years = [Period(int(year)) for (year,) in rows]
+    if years:
+        years += [Period(years[-1].end_year - back) for back in range(1, TREND_REACH + 1)]
+    return years
+
+
+def precompute(
+    store_path: Path,
+    threshold: int,
+    *,
+    years: int | None = None,
+    groups: tuple[str | None, ...] | None = None,
+    report: Callable[[Made], None] = lambda made: None,
+) -> list[Made]:
+    """Make the bundle of every year the store covers (``store_years``; the latest ``years``
+    when given), latest first, for all children and then each group (or ``groups``); bundles
+    already made are kept."""
+    from framework.engine import aggregate
+    from framework.engine.dimensions import GROUPS
+    from framework.store import store
+
+    con = store.connect(store_path, read_only=True)
+    try:
+        identity = aggregate.store_identity(con)
+        if identity is None:
+            raise ValueError(f"{store_path} is not a store file that can be read")
+        made = []
+        for year in store_years(con)[:years]:
+            for group in (None, *GROUPS) if groups is None else groups:
+                path = bundle_path(identity, year.label, group, threshold)
+                if path.exists():
+                    made.append(Made(year.label, group, 0.0, 0))
+                else:
+                    made.append(_make(con, identity, path, year, group, threshold))
+                report(made[-1])
+        return made
+    finally:
+        con.close()
+
+
+def _make(con, identity, path: Path, year: Period, group, threshold: int) -> Made:
+    from framework.engine import aggregate
+
+    started = time.perf_counter()
+    aggregate.protect_every_indicator(con, year, group, threshold)
+    for view in _page_views(con, year, group, threshold):
+        try:
+            view()
+        except Exception:  # a view that cannot be made now is made when a page asks
+            log.warning("a view could not be worked out ahead:\n%s", _where_it_failed())
+    contents = aggregate.joint_bundle(identity, year, group, threshold)
+    write_bundle(path, contents)
+    rows = len(contents["rows"])
+    return Made(year.label, group, time.perf_counter() - started, rows)
+
+
+def _page_views(con, year: Period, group, threshold: int) -> list[Callable[[], object]]:
+    """Views whose own measures (not catalogue indicators) are protected jointly too: the
+    overview's demand counts, the journeys' flows and the neglect cohort."""
+    from framework.engine import journeys, neglect, overview
+
+    views = [
+        lambda: overview.overview(con, year, group=group, threshold=threshold, years=1),
+        lambda: journeys.journeys(con, year, group=group, threshold=threshold),
+    ]
+    if group is None:
+        views.append(lambda: neglect.neglect_cohort(con, year, threshold=threshold, years=1))
+    return views
+
+
+def _where_it_failed() -> str:
+    """The traceback's frames without the error's message (which could quote a record)."""
+    kind, _, trace = sys.exc_info()
+    frames = "".join(traceback.format_tb(trace))
+    return f"{frames}{kind.__name__ if kind else 'error'}"
+
+
+# --- in the background ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def only_one(store_path: Path) -> Iterator[bool]:
+    """True while this process alone works out the store's bundles (an advisory lock)."""
+    directory = bundle_directory(store_path)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(directory / LOCK_NAME, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def start_in_background(store_path: Path, config: Path | None = None) -> subprocess.Popen | None:
+    """Start ``python -m framework precompute --background`` for the store, detached, unless
+    switched off (``OUTCOMES_WARM_UP=0``). It waits its turn behind another one for the same
+    store and runs at low priority, so pages keep the processor first."""
+    if os.environ.get(SWITCH, "1") == "0" or not Path(store_path).exists():
+        return None
+    command = [sys.executable, "-m", "framework"]
+    if config is not None:
+        command += ["--config", str(config)]
+    command += ["precompute", "--store", str(store_path), "--background"]
+    directory = bundle_directory(store_path)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(directory / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "ab") as log_file:
+        return subprocess.Popen(
+            command,
+            cwd=PROJECT,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,  # not stopped with the page run or terminal that started it
+        )

@@ -73,5 +73,5 @@ if showing_demo():
         "Load your own returns on the *Data loaded* page.",
         icon=":material/science:",
     )
+warm_up_in_background()  # every year's views, worked out ahead in another process (once)
 page.run()
-warm_up_in_background()  # the next pages' views, worked out while this one is read

@@ -22,8 +22,18 @@ def _preload() -> None:
     import framework.engine.views  # noqa: F401
 
 
+def _work_out_views_ahead() -> None:
+    """Start working out the shown store's views in a separate process now, not when the
+    first page is drawn (framework/engine/precompute.py; a no-op when already done)."""
+    from framework.config import load_settings, shown_store
+    from framework.engine.precompute import start_in_background
+
+    start_in_background(shown_store(load_settings()))
+
+
 if __name__ == "__main__":
     threading.Thread(target=_preload, name="preload", daemon=True).start()
+    _work_out_views_ahead()
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 

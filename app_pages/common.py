@@ -10,6 +10,7 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
+from framework import config
 from framework.config import Settings, load_settings
 from framework.disclosure import SUPPRESSED
 from framework.status import StoreStatus, store_status
@@ -22,18 +23,12 @@ def settings() -> Settings:
 
 
 def showing_demo() -> bool:
-    """Whether the app shows the fictional demo authority rather than the authority's own
-    store: OUTCOMES_MODE=demo or =local decides; unset, the authority's store is shown as soon
-    as it exists (a first upload or `python -m framework load` creates it), the demo before."""
-    mode = os.environ.get("OUTCOMES_MODE")
-    if mode in ("demo", "local"):
-        return mode == "demo"
-    return not settings().store_path.exists()
+    """Whether the app shows the fictional demo authority (framework.config.showing_demo)."""
+    return config.showing_demo(settings())
 
 
 def store_path() -> Path:
-    chosen = settings()
-    return chosen.demo_store if showing_demo() else chosen.store_path
+    return config.shown_store(settings())
 
 
 @st.cache_data(ttl=60)
@@ -516,7 +511,7 @@ def authority_choice(label: str = "Authority") -> str | None:
 
 
 def warm_up_in_background() -> None:
-    """Once per store version and app process, after a page is drawn: start the separate,
+    """Once per store version and app process, before a page is drawn: start the separate,
     low-priority process that works out the protected results of every year and group the
     store covers (framework/engine/precompute.py), so that every later view is read, not
     worked out, and pages keep this process's time. Off when OUTCOMES_WARM_UP=0 (tests)."""
@@ -529,5 +524,5 @@ def warm_up_in_background() -> None:
 def _start_precompute(store_key: tuple) -> bool:
     from framework.engine.precompute import start_in_background
 
-    config = os.environ.get("OUTCOMES_CONFIG")
-    return start_in_background(Path(store_key[0]), Path(config) if config else None) is not None
+    # The process reads the same settings (OUTCOMES_CONFIG is passed on in its environment).
+    return start_in_background(Path(store_key[0])) is not None

@@ -208,7 +208,15 @@ def run_load(args) -> int:
     if args.report:
         write_problem_report(outcome, args.report)
         print(f"Every problem is listed in {args.report}.")
+    if outcome.status == "loaded" and _work_out_views_ahead(store_path, args.config):
+        print("The app's views are being worked out in the background (a few minutes).")
     return outcome.exit_code
+
+
+def _work_out_views_ahead(store_path: Path, config: Path | None) -> bool:
+    from framework.engine.precompute import start_in_background
+
+    return start_in_background(store_path, config) is not None
 
 
 def _progress_bar():

@@ -91,3 +91,18 @@ def _events(raw: list, path: Path) -> tuple[tuple[str, str, str], ...]:
             )
         events.append((day.isoformat(), label.strip(), kind))
     return tuple(sorted(events))
+
+
+def showing_demo(settings: Settings) -> bool:
+    """Whether the app shows the fictional demo authority rather than the authority's own
+    store: OUTCOMES_MODE=demo or =local decides; unset, the authority's store is shown as soon
+    as it exists (a first upload or `python -m framework load` creates it), the demo before."""
+    mode = os.environ.get("OUTCOMES_MODE")
+    if mode in ("demo", "local"):
+        return mode == "demo"
+    return not settings.store_path.exists()
+
+
+def shown_store(settings: Settings) -> Path:
+    """The store the app shows (see ``showing_demo``)."""
+    return settings.demo_store if showing_demo(settings) else settings.store_path

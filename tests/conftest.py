@@ -29,6 +29,13 @@ def open_access(monkeypatch):
     monkeypatch.setenv("OUTCOMES_ACCESS_MODE", "open")
 
 
+@pytest.fixture(autouse=True)
+def nothing_in_the_background(monkeypatch):
+    """No load or page starts the process that works out views ahead (precompute.py): tests
+    run on temporary stores; test_precompute.py switches it on where it tests it."""
+    monkeypatch.setenv("OUTCOMES_WARM_UP", "0")
+
+
 @pytest.fixture
 def shared() -> Path:
     if not (SHARED / "spec" / "samples").is_dir():

@@ -217,7 +217,9 @@ def prepare_demo(work: Path) -> Path:
                 f"python -m framework demo-store failed:\n{built.stdout[-3000:]}"
                 f"\n{built.stderr[-3000:]}"
             )
-        shutil.copyfile(settings.demo_store, copy)
+        # copy2 keeps the modification time: the copy's views worked out ahead stay valid
+        # in a work folder used again (precompute.py keys them on path, size and time).
+        shutil.copy2(settings.demo_store, copy)
     config = work / "config.toml"
     config.write_text(_config_text(source, copy))
     return config

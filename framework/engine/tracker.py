@@ -107,6 +107,9 @@ class Rule:
     condition: Callable[[Mapping[str, object]], bool]
     reason: str  # what the child's row says; {column} is filled from the row
     why: str  # the justification of the threshold
+    # Milder rules on the same thing: not given as reasons too when this one fires (a child
+    # with 4 placements is not also "moved placement").
+    outranks: tuple[str, ...] = ()
 
 
 def _value(row: Mapping[str, object], name: str):
@@ -166,6 +169,7 @@ RULES: tuple[Rule, ...] = (
         "DfE's short-term placement stability measure (SSDA903): looked-after children with 3 "
         "or more placements during the year. Each new carer breaks the child's relationships "
         "with carers, often school and friends.",
+        outranks=("placement_move",),
     ),
     Rule(
         "missing_3",
@@ -176,6 +180,7 @@ RULES: tuple[Rule, ...] = (
         "Going missing repeatedly is a recognised sign of exploitation and harm (DfE statutory "
         "guidance on children who run away or go missing from home or care, 2014). The "
         "guidance sets no number: 3 is this tracker's reading of 'repeatedly'.",
+        outranks=("missing_1",),
     ),
     Rule(
         "attendance_80",
@@ -186,6 +191,7 @@ RULES: tuple[Rule, ...] = (
         "DfE calls a pupil persistently absent below 90% attendance and severely absent below "
         "50%. Below 80% the child misses a day a week or more (twice the persistent-absence "
         "line): a local choice of when absence alone needs the board.",
+        outranks=("persistent_absence",),
     ),
     Rule(
         "permanent_exclusion",
@@ -395,6 +401,8 @@ def _reason(rule: Rule, row: Mapping[str, object]) -> str:
 def rate(row: Mapping[str, object], rules: tuple[Rule, ...] = RULES) -> tuple[str, list[str]]:
     """A row's colour and the reasons (the rules that fired, red first, in rule order)."""
     fired = [rule for rule in rules if _fires(rule, row)]
+    outranked = {milder for rule in fired for milder in rule.outranks}
+    fired = [rule for rule in fired if rule.id not in outranked]
     fired.sort(key=lambda rule: COLOURS.index(rule.colour))  # stable: rule order kept
     colour = fired[0].colour if fired else GREEN
     return colour, [_reason(rule, row) for rule in fired]

@@ -26,6 +26,7 @@ from framework.access import (
     Session,
     access_settings,
     expiry_reason,
+    failures_path,
     oidc_role,
     resolve_mode,
 )
@@ -56,9 +57,10 @@ def audit_log() -> AuditLog:
 
 
 @st.cache_resource
-def _failed_sign_ins(max_failures: int, lockout_minutes: float) -> FailedSignIns:
-    # One counter for the whole server: a lockout must hold across browser sessions.
-    return FailedSignIns(max_failures, lockout_minutes)
+def _failed_sign_ins(max_failures: int, lockout_minutes: float, path: Path) -> FailedSignIns:
+    # Kept in a file beside the accounts: a lockout holds across browser sessions, app
+    # processes and restarts.
+    return FailedSignIns(max_failures, lockout_minutes, path)
 
 
 def _oidc_configured() -> bool:
@@ -161,7 +163,9 @@ def _local_sign_in(access: AccessSettings) -> None:
         submitted = st.form_submit_button(SIGN_IN_LABEL, type="primary")
     if not submitted:
         return
-    failures = _failed_sign_ins(access.max_failures, access.lockout_minutes)
+    failures = _failed_sign_ins(
+        access.max_failures, access.lockout_minutes, failures_path(access.accounts_file)
+    )
     if failures.locked(name):
         audit_log().append("sign_in_locked", name.strip()[:100])
         st.error(

@@ -29,6 +29,8 @@ Repeated failed sign-ins for a user name lock it for ``lockout_minutes``.
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
@@ -319,33 +321,75 @@ def check_password_strength(password: str, name: str = "") -> None:
 
 @dataclass
 class FailedSignIns:
-    """Failed sign-ins per user name, in this server's memory: after ``max_failures`` within
-    ``lockout_minutes``, the name is locked until the oldest of them is that old."""
+    """Failed sign-ins per user name: after ``max_failures`` within ``lockout_minutes``, the
+    name is locked until the oldest of them is that old.
+
+    With ``path`` (the app's: beside the accounts file) they are kept in that file, under a
+    lock, so a lockout holds across every app process and over a restart; without it, in this
+    object's memory. Names are kept as hashes: a name typed at a failed sign-in could be a
+    password typed in the wrong box."""
 
     max_failures: int = 5
     lockout_minutes: float = 15
+    path: Path | None = None
     _failures: dict[str, list[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, name: str, now: float | None = None) -> None:
-        with self._lock:
-            recent = self._recent(name, now)
-            recent.append(time.time() if now is None else now)
-            self._failures[name.strip().lower()] = recent
+        now = time.time() if now is None else now
+        with self._held() as failures:
+            failures[_name_key(name)] = [*self._recent(failures, name, now), now]
 
     def locked(self, name: str, now: float | None = None) -> bool:
-        with self._lock:
-            return len(self._recent(name, now)) >= self.max_failures
+        now = time.time() if now is None else now
+        with self._held() as failures:
+            return len(self._recent(failures, name, now)) >= self.max_failures
 
     def clear(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(name.strip().lower(), None)
+        with self._held() as failures:
+            failures.pop(_name_key(name), None)
 
-    def _recent(self, name: str, now: float | None) -> list[float]:
-        now = time.time() if now is None else now
+    def _recent(self, failures: dict, name: str, now: float) -> list[float]:
         window = self.lockout_minutes * 60
-        times = self._failures.get(name.strip().lower(), [])
-        return [moment for moment in times if now - moment < window]
+        return [moment for moment in failures.get(_name_key(name), []) if now - moment < window]
+
+    @contextlib.contextmanager
+    def _held(self):
+        """The failures, for reading and changing, by one thread and process at a time."""
+        with self._lock:
+            if self.path is None:
+                yield self._failures
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            with os.fdopen(descriptor, "r+", encoding="utf-8") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    failures = json.loads(handle.read() or "{}")
+                except json.JSONDecodeError:
+                    failures = {}  # a damaged file forgets failures; it never locks anyone out
+                before = json.dumps(failures, sort_keys=True)
+                yield failures
+                window = self.lockout_minutes * 60
+                now = time.time()
+                kept = {
+                    key: times
+                    for key, times in failures.items()
+                    if any(now - moment < window for moment in times)
+                }
+                if json.dumps(kept, sort_keys=True) != before:
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.write(json.dumps(kept))
+
+
+def _name_key(name: str) -> str:
+    return hashlib.sha256(name.strip().lower().encode()).hexdigest()[:32]
+
+
+def failures_path(accounts_file: Path) -> Path:
+    """Where the app keeps failed sign-ins: beside the accounts file, outside git."""
+    return accounts_file.with_name(accounts_file.stem + ".failures.json")
 
 
 # --- sessions -----------------------------------------------------------------------------------

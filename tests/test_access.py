@@ -200,6 +200,27 @@ def test_five_failures_lock_a_name_for_the_window():
     assert not failures.locked("alice", now=6 * 60)
 
 
+def test_a_lockout_kept_in_a_file_holds_across_processes_and_restarts(tmp_path):
+    path = tmp_path / "accounts.failures.json"
+    one, other = (FailedSignIns(5, 15, path) for _ in range(2))  # two app processes
+    now = time.time()
+    for n in range(3):
+        one.record("Alice", now=now + n)
+    for n in range(2):
+        other.record("alice ", now=now + 3 + n)
+    assert one.locked("alice", now=now + 10) and other.locked("ALICE", now=now + 10)
+    assert FailedSignIns(5, 15, path).locked("alice", now=now + 10)  # after a restart
+    assert not other.locked("bob", now=now + 10)
+    assert "alice" not in path.read_text().lower()  # names are kept as hashes
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    other.clear("alice")
+    assert not one.locked("alice", now=now + 10)
+    path.write_text("{not json")
+    assert not one.locked("alice", now=now + 10)  # a damaged file locks nobody out
+    one.record("alice", now=now)
+    assert one.locked("alice", now=now) is False and json.loads(path.read_text())
+
+
 def test_sessions_expire_when_idle_or_old():
     chosen = AccessSettings(idle_minutes=30, max_hours=8)
     start = 1_000_000.0

@@ -723,17 +723,16 @@ def _shared_or_bundled(store: tuple, key: tuple) -> _Joint | None:
 
 
 def _split_bundle(contents: dict) -> dict[tuple[str, ...], _Joint]:
-    """A bundle's rows (one frame) back into one protected result per linked set."""
+    """A bundle's rows (one frame, each linked set's rows together) back into one protected
+    result per linked set: slices, not copies, so reading a bundle costs little."""
     rows, kinds, parents = contents["rows"], contents["kinds"], contents["parents"]
-    positions = rows.groupby("indicator_id", sort=False, observed=True).indices
     joints = {}
-    for component in contents["components"]:
-        taken = [positions[i] for i in component if i in positions]
-        mine = rows.take(np.sort(np.concatenate(taken))) if taken else rows.iloc[:0]
+    for component, (start, stop) in contents["spans"].items():
         joints[component] = _Joint(
-            mine.reset_index(drop=True), {k: v for k, v in kinds.items() if k[0] in component},
+            rows.iloc[start:stop].reset_index(drop=True),
+            {k: v for k, v in kinds.items() if k[0] in component},
             parents,
-        )  # fmt: skip
+        )
     return joints
 
 
@@ -761,13 +760,14 @@ def joint_bundle(store: tuple, year: Period, group, threshold: int) -> dict:
             if key[0] == store and key[2:] == (year.label, group, threshold)
         }
     frames = [joint.rows for joint in joints.values()]
-    parents = next((joint.parents for joint in joints.values()), {})
+    ends = np.cumsum([len(frame) for frame in frames], dtype=int)
+    starts = ends - [len(frame) for frame in frames]
     return {
         "identity": store,
         "rows": pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
+        "spans": {c: (int(a), int(b)) for c, a, b in zip(joints, starts, ends, strict=True)},
         "kinds": {k: v for joint in joints.values() for k, v in joint.kinds.items()},
-        "parents": parents,
-        "components": tuple(joints),
+        "parents": next((joint.parents for joint in joints.values()), {}),
     }
 
 

@@ -91,7 +91,7 @@ class _Cache:
     invitations: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)  # shared by every period's measures
     cohorts: dict[tuple, pd.DataFrame] = field(default_factory=dict)  # (indicator, period)
-    joint: dict[tuple, _Joint] = field(default_factory=dict)  # see ``_joint``
+    joint: dict[tuple, _Joint] = field(default_factory=dict)  # see ``_joints``
     identity: object = False  # the store's identity, once asked (``_store_identity``)
 
     def close(self) -> None:
@@ -429,7 +429,7 @@ __all__ = [
 # at a time, a count hidden under one filter would be the difference of counts shown under
 # others (the disclosure audit's leaks L1 and L3). So for each linked set of indicators
 # (``suppression.linked_component``), year and group, every place slicing of the year and of
-# each half is made and protected in one ``protect`` call (``_joint``): the slices of each place
+# each half is made and protected in one ``protect`` call (``_joints``): the slices of each place
 # slicing add up to the whole, a crossing's cells to its margins, the slices of a finer slicing
 # inside each slice of a coarser one to it (``Nesting``: a small area in its ward, a ward in its
 # locality…), and, where the year's units are exactly its halves' units, each half and its
@@ -467,6 +467,21 @@ class _Joint:
     rows: pd.DataFrame
     kinds: dict[tuple[str, str], str]  # (indicator, period label) -> unit kind
     parents: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, str]]
+    _index: dict | None = field(default=None, repr=False, compare=False)
+
+    def part(self, period: str, indicator: str, slice_label: str) -> pd.DataFrame:
+        """One indicator's rows of one slicing in one period. Views ask for many such parts,
+        so the rows' positions are indexed once (filtering the whole frame for each part
+        was most of a view's time)."""
+        if self._index is None:
+            keys = ["period", "indicator_id", "slice"]
+            self._index = (
+                self.rows.groupby(keys, sort=False, observed=True).indices if len(self.rows) else {}
+            )
+        return self.rows.take(self._index.get((period, indicator, slice_label), _NONE))
+
+
+_NONE = np.zeros(0, dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -549,16 +564,13 @@ def _status_row(indicator: str, statistic: str, label: str, status: str) -> dict
 
 def _select(cache, measures, query: Query, period: Period, plan: _Plan) -> pd.DataFrame | None:
     """The rows of ``query``'s indicators for ``period`` at its place, and its slicings."""
-    joint = _joint(cache, measures, Period(period.end_year), query.group, query.threshold)
-    rows = joint.rows[
-        (joint.rows["period"] == period.label)
-        & joint.rows["indicator_id"].isin(query.indicator_ids)
-    ]
+    joints = _joints(cache, measures, Period(period.end_year), query.group, query.threshold)
     by_id = {m.indicator_id: m for m in measures}
+    label = period.label
     found = []
     for indicator in query.indicator_ids:
-        mine = rows[rows["indicator_id"] == indicator]
-        whole = mine[mine["slice"] == WHOLE]
+        joint = joints[indicator]
+        whole = joint.part(label, indicator, WHOLE)
         statistic = by_id[indicator].statistic
         if whole.empty:
             found.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "no data")]))
@@ -567,12 +579,13 @@ def _select(cache, measures, query: Query, period: Period, plan: _Plan) -> pd.Da
             found.append(whole)
             continue
         if plan.place is not None:
-            if joint.kinds.get((indicator, period.label)) != "child":
+            if joint.kinds.get((indicator, label)) != "child":
                 found.append(
                     pd.DataFrame([_status_row(indicator, statistic, WHOLE, "not by area")])
                 )
                 continue
-            here = mine[(mine["slice"] == "×".join(plan.place)) & (mine["key"] == plan.key)]
+            here = joint.part(label, indicator, "×".join(plan.place))
+            here = here[here["key"] == plan.key]
             if here.empty:
                 found.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "no data")]))
                 continue
@@ -583,7 +596,7 @@ def _select(cache, measures, query: Query, period: Period, plan: _Plan) -> pd.Da
                 if not plan.groups_alone:
                     found.append(_by_group(cache, measures, query, period, plan, indicator))
                 continue
-            part = _within(mine, joint, plan, slicing)
+            part = _within(joint, label, indicator, plan, slicing)
             if part is None:
                 return None
             found.append(part)
@@ -591,14 +604,14 @@ def _select(cache, measures, query: Query, period: Period, plan: _Plan) -> pd.Da
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
 
 
-def _within(rows: pd.DataFrame, joint: _Joint, plan: _Plan, slicing) -> pd.DataFrame | None:
+def _within(joint: _Joint, period_label: str, indicator: str, plan: _Plan, slicing):
     """One indicator's rows of a place slicing inside the query's place: the cells of the
     place slicing crossing both, or the place itself when it lies inside one slice."""
     label = "×".join(slicing)
     target = set(slicing) | set(plan.place or ())
     crossing = [s for s in PLACE_SLICINGS if set(s) == target and len(s) == len(target)]
     if crossing:
-        cells = rows[rows["slice"] == "×".join(crossing[0])]
+        cells = joint.part(period_label, indicator, "×".join(crossing[0]))
         status = cells[cells["status"] != "ok"]
         if len(status):
             return status.assign(slice=label, key="")
@@ -617,7 +630,8 @@ def _within(rows: pd.DataFrame, joint: _Joint, plan: _Plan, slicing) -> pd.DataF
     parent = joint.parents.get((plan.place, tuple(slicing))) if plan.place else None
     if parent is None or plan.key not in parent:
         return None
-    here = rows[(rows["slice"] == "×".join(plan.place)) & (rows["key"] == plan.key)]
+    here = joint.part(period_label, indicator, "×".join(plan.place))
+    here = here[here["key"] == plan.key]
     return here.assign(slice=label, key=parent[plan.key])
 
 
@@ -625,18 +639,16 @@ def _by_group(cache, measures, query: Query, period: Period, plan: _Plan, indica
     """One indicator's rows by group at the query's place: each group's own protected rows."""
     found, not_by_group = [], False
     for group in GROUPS:
-        joint = _joint(cache, measures, Period(period.end_year), group, query.threshold)
-        rows = joint.rows[
-            (joint.rows["period"] == period.label) & (joint.rows["indicator_id"] == indicator)
-        ]
-        whole = rows[rows["slice"] == WHOLE]
+        joint = _joints(cache, measures, Period(period.end_year), group, query.threshold)[indicator]
+        whole = joint.part(period.label, indicator, WHOLE)
         if (whole["status"] == "not by group").any():
             not_by_group = True
             continue
         if whole.empty or (whole["status"] != "ok").all():
             continue
         if plan.place is not None:
-            whole = rows[(rows["slice"] == "×".join(plan.place)) & (rows["key"] == plan.key)]
+            whole = joint.part(period.label, indicator, "×".join(plan.place))
+            whole = whole[whole["key"] == plan.key]
         found.append(whole.assign(slice="group", key=group))
     if not found and not_by_group:
         statistic = {m.indicator_id: m for m in measures}[indicator].statistic
@@ -644,10 +656,11 @@ def _by_group(cache, measures, query: Query, period: Period, plan: _Plan, indica
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
 
 
-def _joint(cache: _Cache, measures: list[Measure], year: Period, group, threshold) -> _Joint:
+def _joints(cache: _Cache, measures: list[Measure], year: Period, group, threshold):
     """The jointly protected results of these measures (closed under ``LINKED``) for a year
-    and its halves: each linked set is made once per evaluation and kept across them, in
-    memory and, when worked out ahead after a load (precompute.py), on disk."""
+    and its halves, by indicator id (an indicator's linked set's result): each linked set is
+    made once per evaluation and kept across them, in memory and, when worked out ahead
+    after a load (precompute.py), on disk."""
     ids = {m.indicator_id for m in measures}
     components: dict[tuple[str, ...], list[Measure]] = {}
     for measure in measures:
@@ -676,14 +689,7 @@ def _joint(cache: _Cache, measures: list[Measure], year: Period, group, threshol
             found[component] = cache.joint[key] = part
             if store is not None:
                 _share((store, *key), part)
-    parts = list(found.values())
-    if len(parts) == 1:
-        return parts[0]
-    return _Joint(
-        pd.concat([p.rows for p in parts], ignore_index=True),
-        {k: v for p in parts for k, v in p.kinds.items()},
-        parts[0].parents if parts else {},
-    )
+    return {indicator: found[component] for component in found for indicator in component}
 
 
 def _share(key: tuple, part: _Joint) -> None:
@@ -744,7 +750,7 @@ def protect_every_indicator(con: duckdb.DuckDBPyConnection, year: Period, group,
     measures = load_measures()
     cache = _Cache(con)
     try:
-        _joint(cache, [measures[i] for i in sorted(measures)], year, group, threshold)
+        _joints(cache, [measures[i] for i in sorted(measures)], year, group, threshold)
     finally:
         cache.close()
 

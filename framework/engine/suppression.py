@@ -106,6 +106,50 @@ def protect(
     hide_counts: np.ndarray | None = None,
     hide_cohorts: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    """The results with every disclosive cell hidden and ``suppressed`` set on its row (see
+    ``_protect``), in the frame's order.
+
+    Which cells secondary suppression hides must not depend on the order of the rows: where
+    parts tie for smallest, the first is hidden, and DuckDB returns groups in no fixed order.
+    Two processes (or a view worked out now and a bundle worked out ahead) would otherwise
+    hide different cells of the same numbers, and together show what each hid. So the rows
+    are protected in one canonical order (``canonical_order``) and returned in theirs."""
+    frame = frame.reset_index(drop=True)
+    order = canonical_order(frame)
+
+    def reordered(mask):
+        return None if mask is None else np.asarray(mask, dtype=bool)[order]
+
+    out = _protect(
+        frame.take(order).reset_index(drop=True), threshold, nested=nested, apart=apart,
+        hide_counts=reordered(hide_counts), hide_cohorts=reordered(hide_cohorts),
+    )  # fmt: skip
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return out.take(back).reset_index(drop=True)
+
+
+def canonical_order(frame: pd.DataFrame) -> np.ndarray:
+    """Row positions sorted by every column that names what a row is (indicator, period,
+    slice, key, category, dimension values: the text columns, by name), whatever order the
+    rows came in."""
+    names = sorted(
+        c for c in frame.columns
+        if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+    )  # fmt: skip
+    codes = [pd.factorize(frame[c].astype("string").fillna("\x00"), sort=True)[0] for c in names]
+    return np.lexsort([np.arange(len(frame)), *reversed(codes)]) if codes else np.arange(len(frame))
+
+
+def _protect(
+    frame: pd.DataFrame,
+    threshold: int,
+    *,
+    nested: tuple[Nesting, ...] = (),
+    apart: tuple[str, ...] = APART,
+    hide_counts: np.ndarray | None = None,
+    hide_cohorts: np.ndarray | None = None,
+) -> pd.DataFrame:
     """The results with every disclosive cell hidden and ``suppressed`` set on its row.
 
     ``nested``: slicings nested in coarser ones (see ``Nesting``), whose slices are parts of

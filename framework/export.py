@@ -634,7 +634,9 @@ def _cell(value):
 
 
 def _chart_data(chart) -> list[pd.DataFrame]:
-    spec = chart.to_dict()
+    # Not validated against Vega-Lite's schema here (half a page run's time): only the data
+    # are read, and drawing the chart validates it.
+    spec = chart.to_dict(validate=False)
     frames = [pd.DataFrame(rows) for rows in spec.get("datasets", {}).values()]
 
     def inline(node):

@@ -514,8 +514,9 @@ def warm_up_in_background() -> None:
     """Once per store version and app process, before a page is drawn: start the separate,
     low-priority process that works out the protected results of every year and group the
     store covers (framework/engine/precompute.py), so that every later view is read, not
-    worked out, and pages keep this process's time. Off when OUTCOMES_WARM_UP=0 (tests)."""
-    if os.environ.get("OUTCOMES_WARM_UP", "1") == "0" or not store_path().exists():
+    worked out, and pages keep this process's time. Off when OUTCOMES_WARM_UP=0 (tests:
+    ``start_in_background`` checks it)."""
+    if not store_path().exists():
         return
     _start_precompute(_store_key())
 

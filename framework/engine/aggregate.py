@@ -480,6 +480,11 @@ class _Joint:
             )
         return self.rows.take(self._index.get((period, indicator, slice_label), _NONE))
 
+    def at(self, period: str, indicator: str, place: tuple[str, ...], key: str) -> pd.DataFrame:
+        """One indicator's row(s) for one place (a slice of the place slicing ``place``)."""
+        rows = self.part(period, indicator, "×".join(place))
+        return rows[rows["key"] == key]
+
 
 _NONE = np.zeros(0, dtype=np.intp)
 
@@ -584,8 +589,7 @@ def _select(cache, measures, query: Query, period: Period, plan: _Plan) -> pd.Da
                     pd.DataFrame([_status_row(indicator, statistic, WHOLE, "not by area")])
                 )
                 continue
-            here = joint.part(label, indicator, "×".join(plan.place))
-            here = here[here["key"] == plan.key]
+            here = joint.at(label, indicator, plan.place, plan.key)
             if here.empty:
                 found.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "no data")]))
                 continue
@@ -630,8 +634,7 @@ def _within(joint: _Joint, period_label: str, indicator: str, plan: _Plan, slici
     parent = joint.parents.get((plan.place, tuple(slicing))) if plan.place else None
     if parent is None or plan.key not in parent:
         return None
-    here = joint.part(period_label, indicator, "×".join(plan.place))
-    here = here[here["key"] == plan.key]
+    here = joint.at(period_label, indicator, plan.place, plan.key)
     return here.assign(slice=label, key=parent[plan.key])
 
 
@@ -647,8 +650,7 @@ def _by_group(cache, measures, query: Query, period: Period, plan: _Plan, indica
         if whole.empty or (whole["status"] != "ok").all():
             continue
         if plan.place is not None:
-            whole = joint.part(period.label, indicator, "×".join(plan.place))
-            whole = whole[whole["key"] == plan.key]
+            whole = joint.at(period.label, indicator, plan.place, plan.key)
         found.append(whole.assign(slice="group", key=group))
     if not found and not_by_group:
         statistic = {m.indicator_id: m for m in measures}[indicator].statistic

@@ -34,7 +34,9 @@ checks every table in every result:
 Leaks found are recorded as ``xfail(strict=True)`` tests whose reason says what leaks (see
 docs/disclosure-audit.md). The cross-view leaks first found (each query protected on its own,
 so a cell hidden in one view could be worked back from other views of the same indicator) are
-closed by the engine's joint protection, and their markers removed: those tests must pass.
+closed by the engine's joint protection, and those worked out through several sums at once by
+its exact differencing check (framework/engine/differencing.py); their markers are removed:
+those tests must pass.
 """
 
 from __future__ import annotations
@@ -1895,18 +1897,12 @@ def family_plan(filters: Filters, period: str) -> list[tuple[str, tuple]]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "LEAK (fewer): with the joint protection 24 small counts of the demo's family (was 39) "
-        "are still recoverable, small areas worked out through several sums at once (IDACI "
-        "deciles, wards, IMD deciles, small areas); the engine's rules look at one sum at a "
-        "time (docs/disclosure-audit.md)"
-    ),
-)
 def test_demo_referrals_hide_enough_across_filters(demo):
     """The union of what the pages show about referrals in the demo's latest year, under
-    every single place filter and on every place view: no small count recoverable."""
+    every single place filter and on every place view: no small count recoverable. (With the
+    joint protection alone 24 small areas were, through several sums at once: IDACI deciles,
+    wards, IMD deciles and small areas; the engine's exact differencing check,
+    framework/engine/differencing.py, closes them.)"""
     period = store_periods(demo, years=1)[0]
     filters = Filters.of(demo, [period])
     audit = run_plan(demo, filters, family_plan(filters, period), measures=FAMILY)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from framework.engine import precompute, surveys
 from framework.engine import statistics as stats
+from framework.engine.differencing import close_differencing_gaps
 from framework.engine.dimensions import CHILD_DIMENSIONS, GROUPS, child_dimensions
 from framework.engine.periods import Period
 from framework.engine.summaries import (
@@ -832,6 +833,13 @@ def _build_joint(cache: _Cache, measures: list[Measure], year: Period, group, th
     nested = tuple(Nesting(fine, coarse, parent) for (fine, coarse), parent in direct.items())
     joint = pd.concat(frames, ignore_index=True)
     rows = protect(joint, threshold, nested=nested, apart=(*APART, PART))
+    # Sums one at a time are not enough: hide more until nothing small is recoverable from
+    # all the rows together (differencing.py).
+    places = pd.concat([cache.dimensions(p)[list(PLACE_DIMENSIONS)] for p in periods])
+    rows = close_differencing_gaps(
+        joint, rows, threshold, places=places, nested=nested, apart=(*APART, PART),
+        half=HALF, part=PART,
+    )  # fmt: skip
     return _Joint(_from_half(rows), kinds, parents)
 
 

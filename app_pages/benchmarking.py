@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.access import require
+from app_pages.charts import draw_chart, made_chart
 from app_pages.common import authority_choice, engine, settings, store_path
 from app_pages.downloads import chart_downloads, table_downloads
 from framework import readable
@@ -63,13 +64,13 @@ if shared.caveat:
 series = engine("benchmarking.series", chosen, code, threshold=threshold)
 series = series.assign(area=series["area_name"])
 value_format = readable.PUBLISHED_FORMAT.get(shared.unit, ".1f")
-chart = comparison_lines(series, value_format=value_format, value_title=shared.unit)
+chart = made_chart(comparison_lines, series, value_format=value_format, value_title=shared.unit)
 if chart is not None:
     words = "; ".join(
         f"{r.area} {r.year}: {figure(r.value, r.value_code, shared.unit) or 'no figure'}"
         for r in series[series["role"].isin(["authority", "england"])].itertuples()
     )
-    st.altair_chart(chart, width="stretch", alt=f"{measures[chosen]} over time. {words}")
+    draw_chart(chart, alt=f"{measures[chosen]} over time. {words}")
     chart_downloads(chart, name=f"benchmark {chosen}")
 long = pd.DataFrame(
     {
@@ -106,7 +107,8 @@ if flag is not None and flag.words:
 funnel = engine("benchmarking.funnel", chosen, None, code, threshold=threshold)
 if funnel is not None:
     st.subheader(f"Against England: funnel plot, {funnel.year}")
-    plot = funnel_chart(
+    plot = made_chart(
+        funnel_chart,
         funnel.points,
         funnel.limits,
         funnel.target,
@@ -124,9 +126,8 @@ if funnel is not None:
             f"{r.area_name}: {figure(r.plotted, None, shared.unit)}, {r.position}"
             for r in placed.itertuples()
         )
-        st.altair_chart(
+        draw_chart(
             plot,
-            width="stretch",
             alt=f"Funnel plot of all authorities around England ({funnel.target:.1f}). {words}",
         )
         st.caption(

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.access import require
+from app_pages.charts import draw_chart, made_chart
 from app_pages.common import (
     domain_table,
     filter_caption,
@@ -164,11 +165,11 @@ def _without_empty(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _trend_chart(trend: pd.DataFrame, statistic: str, indicator_id: str, filters) -> None:
     """Values over the years with their 95% interval as a band; hidden years are gaps."""
-    chart = trend_chart(trend, statistic)
+    chart = made_chart(trend_chart, trend, statistic)
     if chart is None:
         st.caption("No trend to draw: nothing shown in these years.")
         return
-    st.altair_chart(chart, width="stretch", alt=trend_words(trend, statistic))
+    draw_chart(chart, alt=trend_words(trend, statistic))
     st.caption("The band is the 95% interval; a year whose value is hidden is left out.")
     chart_downloads(chart, name=f"{indicator_id} trend", filters=filters)
     table_downloads(

@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.access import current, may, record
+from app_pages.charts import MadeChart
 from app_pages.common import (
     Filters,
     _connect,
@@ -40,7 +41,6 @@ from framework.export import (
     Provenance,
     chart_png,
     chart_svg,
-    check_chart,
     child_level_csv,
     child_level_xlsx,
     disclosure_problems,
@@ -192,25 +192,25 @@ def table_downloads(
 
 
 def chart_downloads(
-    chart, *, name: str, filters: Filters | None = None, key: str | None = None
+    chart: MadeChart | None, *, name: str, filters: Filters | None = None, key: str | None = None
 ) -> None:
-    """ "Download PNG" and "Download SVG" buttons for an Altair chart (drawn without a
-    browser by vl-convert). Nothing is drawn when ``chart`` is None. A chart whose data holds
-    a count from 1 to the threshold is not offered."""
+    """ "Download PNG" and "Download SVG" buttons for a chart made by ``made_chart`` (drawn
+    without a browser by vl-convert when asked for). Nothing is drawn when ``chart`` is None. A
+    chart whose data holds a count from 1 to the threshold is not offered (the check was made
+    with the chart, and is made again when the file is)."""
     if chart is None or not may("export_aggregate"):
         return
-    threshold = settings().disclosure_threshold
-    try:
-        check_chart(chart, threshold)
-    except DisclosureError as refused:
-        st.caption(f"Not offered for download: {refused}.")
+    if chart.refused:
+        st.caption(f"Not offered for download: {chart.refused}.")
         return
+    threshold = settings().disclosure_threshold
     stem = file_stem(authority(), name, filters.period if filters else None, SAFE_SUFFIX)
     key = key or file_stem(name)
+    spec = chart.spec
     with st.container(horizontal=True):
         st.download_button(
             "Download PNG",
-            data=audited(f"{stem}.png", name)(lambda: chart_png(chart, threshold)),
+            data=audited(f"{stem}.png", name)(lambda: chart_png(spec, threshold)),
             file_name=f"{stem}.png",
             mime="image/png",
             key=f"png-{key}",
@@ -220,7 +220,7 @@ def chart_downloads(
         )
         st.download_button(
             "Download SVG",
-            data=audited(f"{stem}.svg", name)(lambda: chart_svg(chart, threshold).encode("utf-8")),
+            data=audited(f"{stem}.svg", name)(lambda: chart_svg(spec, threshold).encode("utf-8")),
             file_name=f"{stem}.svg",
             mime="image/svg+xml",
             key=f"svg-{key}",

@@ -6,15 +6,15 @@ other authorities' from the published spending extract DfE derives from MHCLG's 
 outturn. Spend has no polarity: nothing here is coloured good or bad.
 """
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from app_pages.access import require
+from app_pages.charts import draw_chart, made_chart
 from app_pages.common import authority_choice, engine, settings, store_path
 from app_pages.downloads import chart_downloads, table_downloads
 from framework import readable
-from framework.charts import OKABE_ITO, ROLE_COLOURS, authority_scatter
+from framework.charts import authority_scatter, spend_by_category, spend_per_child_bars
 from framework.engine.funding import CAVEAT, DEMAND_LABELS, OUTCOMES
 from framework.formatting import money
 
@@ -40,26 +40,13 @@ if over_time.empty:
         "category, outturn or budget, spend in pounds) and load it on the *Data loaded* page."
     )
 else:
-    categories = over_time[over_time["category"] != "total"]
-    bars = (
-        alt.Chart(categories.assign(spend=categories["spend_gbp"].astype(float) / 1e6))
-        .mark_bar()
-        .encode(
-            x=alt.X("year:O", title=None),
-            y=alt.Y("spend:Q", title="£ million (outturn)"),
-            color=alt.Color(
-                "label:N",
-                scale=alt.Scale(range=OKABE_ITO[:5]),
-                legend=alt.Legend(title=None, orient="bottom", columns=2),
-            ),
-            tooltip=["year", "label", alt.Tooltip("spend:Q", format=",.2f", title="£m")],
-        )
-    )
+    bars = made_chart(spend_by_category, over_time)
     totals = over_time[over_time["category"] == "total"]
     words = ", ".join(
         f"{y}: {money(v)}" for y, v in zip(totals["year"], totals["spend_gbp"], strict=True)
     )
-    st.altair_chart(bars, width="stretch", alt=f"Spending by category each year. Totals {words}.")
+    if bars is not None:
+        draw_chart(bars, alt=f"Spending by category each year. Totals {words}.")
     chart_downloads(bars, name="spending by category")
     by_category = pd.DataFrame(
         {
@@ -99,27 +86,11 @@ if with_spend.empty:
     st.info("No published spending for this authority and its comparators.")
 else:
     year = with_spend["spending_year"].dropna().iloc[0]
-    order = list(with_spend["area_name"])
-    role_colour = {**ROLE_COLOURS, "neighbour_average": OKABE_ITO[1], "region": OKABE_ITO[2],
-                   "england": "#000000"}  # fmt: skip
-    comparison = (
-        alt.Chart(with_spend.assign(spend=with_spend["spend_per_child_gbp"].astype(float)))
-        .mark_bar()
-        .encode(
-            y=alt.Y("area_name:N", sort=order, title=None),
-            x=alt.X("spend:Q", title=f"spend per child aged 0–17, £ ({year})"),
-            color=alt.Color(
-                "role:N",
-                scale=alt.Scale(domain=list(role_colour), range=list(role_colour.values())),
-                legend=None,
-            ),
-            tooltip=["area_name", alt.Tooltip("spend:Q", format=",.0f", title="£ per child")],
-        )
-    )
+    comparison = made_chart(spend_per_child_bars, with_spend, str(year))
     words = "; ".join(
         f"{r.area_name} {money(r.spend_per_child_gbp)}" for r in with_spend.itertuples()
     )
-    st.altair_chart(comparison, width="stretch", alt=f"Spend per child, {year}. {words}")
+    draw_chart(comparison, alt=f"Spend per child, {year}. {words}")
     chart_downloads(comparison, name=f"spend per child {code} {year}")
 table = readable.spend_against(against)
 st.dataframe(table, hide_index=True)
@@ -140,7 +111,8 @@ choices = {f"{k}_per_10k": f"{v} (per 10,000 children)" for k, v in DEMAND_LABEL
 choices |= {column: label for column, (_, label) in OUTCOMES.items()}
 choices = {k: v for k, v in choices.items() if k in scatter}
 against_what = st.selectbox("Beside", list(choices), format_func=choices.get)
-plot = authority_scatter(
+plot = made_chart(
+    authority_scatter,
     scatter,
     x="spend_per_child_gbp",
     y=against_what,
@@ -158,9 +130,8 @@ else:
         for r in chosen.itertuples()
         if pd.notna(getattr(r, against_what)) and pd.notna(r.spend_per_child_gbp)
     )
-    st.altair_chart(
+    draw_chart(
         plot,
-        width="stretch",
         alt=f"Each authority's spend per child and {choices[against_what]}. {words}",
     )
     st.caption(

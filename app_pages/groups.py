@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.access import require
+from app_pages.charts import draw_chart, made_chart
 from app_pages.common import (
     filter_caption,
     groups_matrix,
@@ -79,11 +80,11 @@ else:
         category = st.selectbox("Category", list(dict.fromkeys(table["category"].dropna())))
         table = table[table["category"] == category]
     readable = _readable(table)
-    chart = bar_with_intervals(table, "group", statistic, highlight=ALL_CHILDREN)
+    chart = made_chart(bar_with_intervals, table, "group", statistic, highlight=ALL_CHILDREN)
     if chart is not None:
         pairs = zip(readable["group"], readable["value"], strict=True)
         words = "; ".join(f"{g}: {v}" for g, v in pairs)
-        st.altair_chart(chart, width="stretch", alt=f"{view.record.label} by group. {words}")
+        draw_chart(chart, alt=f"{view.record.label} by group. {words}")
     st.dataframe(shown(readable, ["numerator", "denominator"]), hide_index=True)
     table_downloads(
         table.assign(statistic=statistic),

@@ -7,11 +7,11 @@ table beside it and a sentence saying what it shows.
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from app_pages.access import require
+from app_pages.charts import draw_chart, made_chart
 from app_pages.common import (
     _options,
     _store_key,
@@ -24,15 +24,12 @@ from app_pages.common import (
     store_path,
 )
 from app_pages.downloads import table_downloads
-from framework.charts import OKABE_ITO, SEQUENTIAL_SCHEME
+from framework.charts import flow_heatmap, share_bars
 from framework.disclosure import SUPPRESSED
 from framework.engine.journeys import DEFINITIONS, END_LEVELS, LEVEL_LABELS, LEVELS
 from framework.formatting import interval_text, percent, shares_in_words
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
-
-BAR = OKABE_ITO[0]  # blue: one colour for every bar (no red against green anywhere)
-HIDDEN = "#595959"  # the outline of a hidden cell of the heatmap: white, with the letter c
 
 
 def journeys(period: str, group: str | None, where: tuple = ()):
@@ -58,36 +55,6 @@ def _table(frame: pd.DataFrame, labels: dict[str, str], count: str) -> pd.DataFr
         _interval(lo, hi) for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
     ]
     return shown(out, [count, "of", "share", "95% interval"])
-
-
-def _share_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
-    """Horizontal bars of the shares with their 95% intervals; a hidden share is drawn as
-    the letter c and no bar."""
-    data = frame.assign(
-        hidden=frame["suppressed"].astype(bool),
-        mark=[SUPPRESSED if s else "" for s in frame["suppressed"].astype(bool)],
-        share=frame["value"].astype(float),
-        low=frame["ci_low"].astype(float),
-        high=frame["ci_high"].astype(float),
-    )[["label", "hidden", "mark", "share", "low", "high"]]
-    y = alt.Y("label:N", sort=list(data["label"]), title=None, axis=alt.Axis(labelLimit=320))
-    base = alt.Chart(data).encode(y=y)
-    bars = base.mark_bar(color=BAR).encode(
-        x=alt.X("share:Q", title=title, axis=alt.Axis(format="%")),
-        tooltip=[
-            alt.Tooltip("label:N", title="flow"),
-            alt.Tooltip("share:Q", format=".1%"),
-            alt.Tooltip("low:Q", format=".1%", title="95% from"),
-            alt.Tooltip("high:Q", format=".1%", title="95% to"),
-        ],
-    )
-    whiskers = base.mark_rule(color="black").encode(x="low:Q", x2="high:Q")
-    hidden = (
-        base.transform_filter(alt.datum.hidden)
-        .mark_text(align="left", dx=3, fontWeight="bold")
-        .encode(x=alt.datum(0), text="mark:N")
-    )
-    return (bars + whiskers + hidden).properties(height=alt.Step(30))
 
 
 def _words(label: str) -> str:
@@ -137,9 +104,8 @@ outcomes = view.referral_outcomes
 if outcomes.empty:
     st.info("No referrals were received in this period for these children.")
 else:
-    st.altair_chart(
-        _share_bars(outcomes, "share of referrals received"),
-        width="stretch",
+    draw_chart(
+        made_chart(share_bars, outcomes, "share of referrals received", SUPPRESSED),
         alt="Where referrals led. "
         + shares_in_words(outcomes["label"], outcomes["value"], outcomes["suppressed"]),
     )
@@ -165,64 +131,15 @@ levels = view.plan_levels
 if levels.empty:
     st.info("No child had a plan in this period among these children.")
 else:
-    cells = levels.assign(
-        children=levels["numerator"].astype(float),
-        text=[
-            SUPPRESSED if s else f"{v:,.0f}"
-            for s, v in zip(levels["suppressed"].astype(bool), levels["numerator"], strict=True)
-        ],
-        hidden=levels["suppressed"].astype(bool),
-        share=levels["value"].astype(float),
-    )[["start_label", "end_label", "movement", "children", "text", "hidden", "share"]]
-    top_count = float(cells["children"].max()) if cells["children"].notna().any() else 0.0
-    x = alt.X(
-        "end_label:N",
-        sort=[LEVEL_LABELS[v] for v in END_LEVELS],
-        title="plan level at the end of the period",
-        axis=alt.Axis(labelAngle=0, orient="top"),
+    heatmap = made_chart(
+        flow_heatmap,
+        levels,
+        starts=[LEVEL_LABELS[v] for v in LEVELS],
+        ends=[LEVEL_LABELS[v] for v in END_LEVELS],
+        hidden_mark=SUPPRESSED,
     )
-    y = alt.Y(
-        "start_label:N",
-        sort=[LEVEL_LABELS[v] for v in LEVELS],
-        title="at the start",
-        axis=alt.Axis(labelLimit=200),
-    )
-    base = alt.Chart(cells).encode(x=x, y=y)
-    tooltip = [
-        alt.Tooltip("start_label:N", title="from"),
-        alt.Tooltip("end_label:N", title="to"),
-        alt.Tooltip("movement:N"),
-        alt.Tooltip("text:N", title="children"),
-        alt.Tooltip("share:Q", format=".1%"),
-    ]
-    shown_cells = (
-        base.transform_filter(~alt.datum.hidden)
-        .mark_rect()
-        .encode(
-            color=alt.Color(
-                "children:Q", scale=alt.Scale(scheme=SEQUENTIAL_SCHEME), title="children"
-            ),
-            tooltip=tooltip,
-        )
-    )
-    hidden_cells = (
-        base.transform_filter(alt.datum.hidden)
-        .mark_rect(color="white", stroke=HIDDEN, strokeDash=[4, 3])
-        .encode(tooltip=tooltip)
-    )
-    # Dark cells (few children) get white figures, light ones (many) black.
-    labels = base.mark_text(fontWeight="bold").encode(
-        text="text:N",
-        color=alt.condition(
-            (alt.datum.children > top_count / 2) | alt.datum.hidden,
-            alt.value("black"),
-            alt.value("white"),
-        ),
-    )
-    heatmap = (shown_cells + hidden_cells + labels).properties(height=alt.Step(48))
-    st.altair_chart(
+    draw_chart(
         heatmap,
-        width="stretch",
         alt="Children by plan level at the start and end of the period. "
         + shares_in_words(
             levels["start_label"] + " to " + levels["end_label"],
@@ -260,9 +177,8 @@ if re_referrals.empty:
     st.info("No referrals were received in this period for these children.")
 else:
     again = re_referrals[re_referrals["category"] != "not_re_referred"]
-    st.altair_chart(
-        _share_bars(again, "share of all referrals received"),
-        width="stretch",
+    draw_chart(
+        made_chart(share_bars, again, "share of all referrals received", SUPPRESSED),
         alt="Re-referrals. " + shares_in_words(again["label"], again["value"], again["suppressed"]),
     )
     st.dataframe(_table(re_referrals, {"label": "referral"}, "referrals"), hide_index=True)

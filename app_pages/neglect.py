@@ -5,11 +5,11 @@ The page asks framework/engine/neglect.py and draws what it returns: counts, sha
 changes and their readings come from the aggregator's steps with small numbers already hidden.
 """
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from app_pages.access import require
+from app_pages.charts import draw_chart, made_chart
 from app_pages.common import (
     engine,
     latest_period_label,
@@ -20,7 +20,7 @@ from app_pages.common import (
 )
 from app_pages.downloads import chart_downloads, table_downloads
 from framework import readable
-from framework.charts import before_after_chart, funnel_chart
+from framework.charts import before_after_chart, count_line, funnel_chart
 from framework.engine.neglect import warnings_for
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
@@ -65,21 +65,13 @@ if not now.empty:
         )
         if pd.notna(row["per_10000"]) and not hidden:
             st.metric("Per 10,000 children aged 0–17", f"{row['per_10000']:.0f}")
-trend = cohort.trend[cohort.trend["children"].notna()]
-if len(trend) >= 2:
-    line = (
-        alt.Chart(trend.assign(children=trend["children"].astype(float)))
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("period:O", title=None),
-            y=alt.Y("children:Q", title="children in the cohort"),
-            tooltip=["period", alt.Tooltip("children:Q", format=",.0f")],
-        )
-    )
+line = made_chart(count_line, cohort.trend, "children", "children in the cohort")
+if line is not None:
+    trend = cohort.trend[cohort.trend["children"].notna()]
     words = ", ".join(
         f"{p}: {c:,.0f}" for p, c in zip(trend["period"], trend["children"], strict=True)
     )
-    st.altair_chart(line, width="stretch", alt=f"Children in the neglect cohort by year. {words}")
+    draw_chart(line, alt=f"Children in the neglect cohort by year. {words}")
     chart_downloads(line, name="neglect cohort trend", filters=filters)
 trend_table = readable.cohort(cohort.trend, "period", "Period")
 st.dataframe(trend_table, hide_index=True)
@@ -137,7 +129,7 @@ points = pd.concat(
                       ci_high=shares["after_high"]),
     ]
 )[["measure", "moment", "value", "ci_low", "ci_high"]]  # fmt: skip
-chart = before_after_chart(points, category="measure", value_format="%")
+chart = made_chart(before_after_chart, points, category="measure", value_format="%")
 if chart is None:
     st.info(
         f"{provider}, {service}: no practical measures to show for {filters.period} (none "
@@ -148,7 +140,7 @@ else:
         f"{r.measure} {r.moment} {readable.unit_value(r.value, 'share') or 'c'}"
         for r in points.itertuples()
     )
-    st.altair_chart(chart, width="stretch", alt=f"Practical measures before and after. {words}")
+    draw_chart(chart, alt=f"Practical measures before and after. {words}")
     chart_downloads(chart, name=f"before and after {service} {provider}", filters=filters)
 outcome_table = readable.service_outcomes(chosen)
 st.dataframe(outcome_table, hide_index=True)
@@ -207,7 +199,8 @@ funnel = engine(
     years=years,
     **options,
 )
-plot = funnel_chart(
+plot = made_chart(
+    funnel_chart,
     funnel.points,
     funnel.curves,
     funnel.average if funnel.average is not None else float("nan"),
@@ -228,6 +221,6 @@ else:
         f"{r.provider}: {readable.unit_value(r.value, 'share')} of {r.n:,.0f}, {r.reading}"
         for r in funnel.points.itertuples()
     )
-    st.altair_chart(plot, width="stretch", alt=f"Funnel plot of providers. {words}")
+    draw_chart(plot, alt=f"Funnel plot of providers. {words}")
     st.caption(funnel.note)
     chart_downloads(plot, name=f"funnel {measure}", filters=filters)

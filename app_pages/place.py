@@ -4,11 +4,11 @@ The page only asks the engine (framework/engine/place.py) and draws what it retu
 intervals and the gradient come from the one aggregator, with small numbers already hidden.
 """
 
-import altair as alt
 import pydeck as pdk
 import streamlit as st
 
 from app_pages.access import require
+from app_pages.charts import draw_chart, made_chart
 from app_pages.common import (
     area_view,
     child_indicators,
@@ -20,6 +20,7 @@ from app_pages.common import (
     store_path,
 )
 from app_pages.downloads import table_downloads
+from framework.charts import decile_bars
 from framework.formatting import shares_in_words
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
@@ -52,20 +53,11 @@ if view.table.empty:
     st.info("No data for this indicator, group and period.")
 else:
     table = view.table.assign(decile=view.table["area"])
-    bars = (
-        alt.Chart(table)
-        .mark_bar()
-        .encode(
-            x=alt.X("decile:O", sort=None, title=f"{index.upper()} decile (1 = most deprived)"),
-            y=alt.Y("value:Q", title="share", axis=alt.Axis(format="%")),
-            tooltip=["decile", "numerator", "denominator", alt.Tooltip("value:Q", format=".1%")],
-        )
-    )
-    whiskers = alt.Chart(table).mark_rule().encode(x="decile:O", y="ci_low:Q", y2="ci_high:Q")
     words = shares_in_words(
         [f"decile {d}" for d in table["decile"]], table["value"], table["suppressed"]
     )
-    st.altair_chart(bars + whiskers, width="stretch", alt=f"By {index.upper()} decile. {words}")
+    bars = made_chart(decile_bars, view.table, index)
+    draw_chart(bars, alt=f"By {index.upper()} decile. {words}")
     gradient = view.gradient
     if gradient.reason:
         st.info(f"No gradient: {gradient.reason}.")

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.access import require
+from app_pages.charts import draw_chart, made_chart
 from app_pages.common import (
     filter_caption,
     indicator_choice,
@@ -59,14 +60,14 @@ record = view.record
 st.markdown(f"**{record.id} {record.label}**: {record.definition}")
 
 by = "category" if record.statistic == "distribution" else None
-chart = trend_chart(view.trend, record.statistic, events=view.events, by=by)
+chart = made_chart(trend_chart, view.trend, record.statistic, events=view.events, by=by)
 if chart is None:
     st.caption("No trend to draw: nothing shown in these periods.")
 else:
     alt_text = f"{record.label}. " + (
         trend_words(view.trend, record.statistic) if by is None else "One line per category."
     )
-    st.altair_chart(chart, width="stretch", alt=alt_text)
+    draw_chart(chart, alt=alt_text)
     st.caption(
         "The band is the 95% interval; a period whose value is hidden is left out. Dashed "
         "lines: the authority's own events (config.toml)."

@@ -374,3 +374,192 @@ def authority_scatter(
                      alt.Tooltip(f"{y}:Q", format=y_format)],
         )
     )  # fmt: skip
+
+
+# --- charts the pages drew inline before; here so that a page can name them (app_pages/charts.py
+# builds each chart once per view from its builder's name and inputs) ---------------------------
+
+BAR_COLOUR = OKABE_ITO[0]  # blue: one colour for every bar of a distribution
+HIDDEN_OUTLINE = NEUTRAL_COLOUR  # the outline of a hidden heatmap cell: white, with the letter c
+
+
+def decile_bars(table: pd.DataFrame, index: str) -> alt.LayerChart | None:
+    """A share by deprivation decile (``area`` holds the decile) as bars with their 95%
+    interval as whiskers. None with no rows."""
+    if table.empty:
+        return None
+    rows = table.assign(decile=table["area"])
+    bars = (
+        alt.Chart(rows)
+        .mark_bar()
+        .encode(
+            x=alt.X("decile:O", sort=None, title=f"{index.upper()} decile (1 = most deprived)"),
+            y=alt.Y("value:Q", title="share", axis=alt.Axis(format="%")),
+            tooltip=["decile", "numerator", "denominator", alt.Tooltip("value:Q", format=".1%")],
+        )
+    )
+    whiskers = alt.Chart(rows).mark_rule().encode(x="decile:O", y="ci_low:Q", y2="ci_high:Q")
+    return bars + whiskers
+
+
+def count_line(trend: pd.DataFrame, count: str, title: str) -> alt.Chart | None:
+    """A count by period as a line with points (rows whose count is missing are left out).
+    None with fewer than two periods to join."""
+    rows = trend[trend[count].notna()]
+    if len(rows) < 2:
+        return None
+    return (
+        alt.Chart(rows.assign(**{count: rows[count].astype(float)}))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:O", title=None),
+            y=alt.Y(f"{count}:Q", title=title),
+            tooltip=["period", alt.Tooltip(f"{count}:Q", format=",.0f")],
+        )
+    )
+
+
+def spend_by_category(over_time: pd.DataFrame) -> alt.Chart | None:
+    """Outturn by category and year as stacked bars in £ million (the total row left out)."""
+    categories = over_time[over_time["category"] != "total"]
+    if categories.empty:
+        return None
+    return (
+        alt.Chart(categories.assign(spend=categories["spend_gbp"].astype(float) / 1e6))
+        .mark_bar()
+        .encode(
+            x=alt.X("year:O", title=None),
+            y=alt.Y("spend:Q", title="£ million (outturn)"),
+            color=alt.Color(
+                "label:N",
+                scale=alt.Scale(range=OKABE_ITO[:5]),
+                legend=alt.Legend(title=None, orient="bottom", columns=2),
+            ),
+            tooltip=["year", "label", alt.Tooltip("spend:Q", format=",.2f", title="£m")],
+        )
+    )
+
+
+COMPARATOR_COLOURS = {
+    **ROLE_COLOURS,
+    "neighbour_average": OKABE_ITO[1],
+    "region": OKABE_ITO[2],
+    "england": "#000000",
+}
+
+
+def spend_per_child_bars(with_spend: pd.DataFrame, year: str) -> alt.Chart | None:
+    """Spend per child of an authority and its comparators (in the frame's order), one bar
+    each, coloured by role (``COMPARATOR_COLOURS``)."""
+    if with_spend.empty:
+        return None
+    return (
+        alt.Chart(with_spend.assign(spend=with_spend["spend_per_child_gbp"].astype(float)))
+        .mark_bar()
+        .encode(
+            y=alt.Y("area_name:N", sort=list(with_spend["area_name"]), title=None),
+            x=alt.X("spend:Q", title=f"spend per child aged 0–17, £ ({year})"),
+            color=alt.Color(
+                "role:N",
+                scale=alt.Scale(
+                    domain=list(COMPARATOR_COLOURS), range=list(COMPARATOR_COLOURS.values())
+                ),
+                legend=None,
+            ),
+            tooltip=["area_name", alt.Tooltip("spend:Q", format=",.0f", title="£ per child")],
+        )
+    )
+
+
+def share_bars(frame: pd.DataFrame, title: str, hidden_mark: str) -> alt.LayerChart | None:
+    """Horizontal bars of the shares (``label``, ``value``) with their 95% intervals; a hidden
+    share (``suppressed``) is drawn as ``hidden_mark`` and no bar. None with no rows."""
+    if frame.empty:
+        return None
+    hidden_rows = frame["suppressed"].astype(bool)
+    data = frame.assign(
+        hidden=hidden_rows,
+        mark=[hidden_mark if s else "" for s in hidden_rows],
+        share=frame["value"].astype(float),
+        low=frame["ci_low"].astype(float),
+        high=frame["ci_high"].astype(float),
+    )[["label", "hidden", "mark", "share", "low", "high"]]
+    y = alt.Y("label:N", sort=list(data["label"]), title=None, axis=alt.Axis(labelLimit=320))
+    base = alt.Chart(data).encode(y=y)
+    bars = base.mark_bar(color=BAR_COLOUR).encode(
+        x=alt.X("share:Q", title=title, axis=alt.Axis(format="%")),
+        tooltip=[
+            alt.Tooltip("label:N", title="flow"),
+            alt.Tooltip("share:Q", format=".1%"),
+            alt.Tooltip("low:Q", format=".1%", title="95% from"),
+            alt.Tooltip("high:Q", format=".1%", title="95% to"),
+        ],
+    )
+    whiskers = base.mark_rule(color="black").encode(x="low:Q", x2="high:Q")
+    hidden = (
+        base.transform_filter(alt.datum.hidden)
+        .mark_text(align="left", dx=3, fontWeight="bold")
+        .encode(x=alt.datum(0), text="mark:N")
+    )
+    return (bars + whiskers + hidden).properties(height=alt.Step(30))
+
+
+def flow_heatmap(
+    levels: pd.DataFrame, *, starts: list[str], ends: list[str], hidden_mark: str
+) -> alt.LayerChart | None:
+    """Children by level at the start (rows, in the order ``starts``) and at the end (columns,
+    ``ends``): shown cells coloured by count, hidden cells white with a dashed outline and
+    ``hidden_mark``. None with no rows."""
+    if levels.empty:
+        return None
+    hidden_cells_mask = levels["suppressed"].astype(bool)
+    cells = levels.assign(
+        children=levels["numerator"].astype(float),
+        text=[
+            hidden_mark if s else f"{v:,.0f}"
+            for s, v in zip(hidden_cells_mask, levels["numerator"], strict=True)
+        ],
+        hidden=hidden_cells_mask,
+        share=levels["value"].astype(float),
+    )[["start_label", "end_label", "movement", "children", "text", "hidden", "share"]]
+    top_count = float(cells["children"].max()) if cells["children"].notna().any() else 0.0
+    x = alt.X(
+        "end_label:N",
+        sort=ends,
+        title="plan level at the end of the period",
+        axis=alt.Axis(labelAngle=0, orient="top"),
+    )
+    y = alt.Y("start_label:N", sort=starts, title="at the start", axis=alt.Axis(labelLimit=200))
+    base = alt.Chart(cells).encode(x=x, y=y)
+    tooltip = [
+        alt.Tooltip("start_label:N", title="from"),
+        alt.Tooltip("end_label:N", title="to"),
+        alt.Tooltip("movement:N"),
+        alt.Tooltip("text:N", title="children"),
+        alt.Tooltip("share:Q", format=".1%"),
+    ]
+    shown_cells = (
+        base.transform_filter(~alt.datum.hidden)
+        .mark_rect()
+        .encode(
+            color=alt.Color(
+                "children:Q", scale=alt.Scale(scheme=SEQUENTIAL_SCHEME), title="children"
+            ),
+            tooltip=tooltip,
+        )
+    )
+    hidden_cells = (
+        base.transform_filter(alt.datum.hidden)
+        .mark_rect(color="white", stroke=HIDDEN_OUTLINE, strokeDash=[4, 3])
+        .encode(tooltip=tooltip)
+    )
+    # Dark cells (few children) get white figures, light ones (many) black.
+    labels = base.mark_text(fontWeight="bold").encode(
+        text="text:N",
+        color=alt.condition(
+            (alt.datum.children > top_count / 2) | alt.datum.hidden,
+            alt.value("black"),
+            alt.value("white"),
+        ),
+    )
+    return (shown_cells + hidden_cells + labels).properties(height=alt.Step(48))

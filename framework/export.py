@@ -633,10 +633,18 @@ def _cell(value):
 # --- charts ----------------------------------------------------------------------------------
 
 
-def _chart_data(chart) -> list[pd.DataFrame]:
+def chart_spec(chart) -> dict:
+    """The chart's Vega-Lite spec with its data inline: ``chart`` is an Altair chart or already
+    a spec (a dict, as app_pages/charts.py keeps one per view)."""
+    if isinstance(chart, dict):
+        return chart
     # Not validated against Vega-Lite's schema here (half a page run's time): only the data
     # are read, and drawing the chart validates it.
-    spec = chart.to_dict(validate=False)
+    return chart.to_dict(validate=False)
+
+
+def _chart_data(chart) -> list[pd.DataFrame]:
+    spec = chart_spec(chart)
     frames = [pd.DataFrame(rows) for rows in spec.get("datasets", {}).values()]
 
     def inline(node):
@@ -655,25 +663,38 @@ def _chart_data(chart) -> list[pd.DataFrame]:
 
 
 def check_chart(chart, threshold: int) -> None:
-    """The data inside a chart passes the same check as a table."""
+    """The data inside a chart (an Altair chart or its spec) passes the same check as a
+    table."""
     for frame in _chart_data(chart):
         check_disclosure(frame, threshold)
 
 
+def _vl_version() -> str:
+    # vl-convert names Vega-Lite versions "v6_4" where Altair's schema is "v6.4.1"; this is how
+    # Altair's own chart.save asks for the version it was written against.
+    import altair as alt
+
+    return "_".join(alt.SCHEMA_VERSION.split(".")[:2])
+
+
 def chart_svg(chart, threshold: int) -> str:
-    """The chart as SVG text (vector: sharp in print and in slides)."""
-    check_chart(chart, threshold)
-    buffer = io.StringIO()
-    chart.save(buffer, format="svg")
-    return buffer.getvalue()
+    """The chart (an Altair chart or its spec) as SVG text (vector: sharp in print and in
+    slides)."""
+    import vl_convert
+
+    spec = chart_spec(chart)
+    check_chart(spec, threshold)
+    return vl_convert.vegalite_to_svg(spec, vl_version=_vl_version())
 
 
 def chart_png(chart, threshold: int, *, scale: float = 2.0) -> bytes:
-    """The chart as PNG bytes, at ``scale`` times its size (2: sharp on slides)."""
-    check_chart(chart, threshold)
-    buffer = io.BytesIO()
-    chart.save(buffer, format="png", scale_factor=scale)
-    return buffer.getvalue()
+    """The chart (an Altair chart or its spec) as PNG bytes, at ``scale`` times its size (2:
+    sharp on slides)."""
+    import vl_convert
+
+    spec = chart_spec(chart)
+    check_chart(spec, threshold)
+    return vl_convert.vegalite_to_png(spec, vl_version=_vl_version(), scale=scale)
 
 
 def file_stem(*parts: str | None) -> str:
@@ -691,6 +712,7 @@ __all__ = [
     "Provenance",
     "app_version",
     "chart_png",
+    "chart_spec",
     "chart_svg",
     "check_chart",
     "check_disclosure",

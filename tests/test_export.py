@@ -342,17 +342,26 @@ def test_the_guard_refuses_exactly_the_small_counts(values, threshold):
 def _downloads_page():
     import pandas as pd
 
+    from app_pages.charts import made_chart
     from app_pages.common import Filters
     from app_pages.downloads import chart_downloads, table_downloads
     from framework.charts import trend_chart
-    from tests.test_export import by_group, trend
+    from tests.test_export import by_group, small_count_bars, trend
 
     filters = Filters("2024-25", None, ())
     table_downloads(by_group(), name="B1.2 by group", indicator_ids=["B1.2"], filters=filters)
     small = pd.DataFrame({"ward": ["North"], "children": [3]})
     table_downloads(small, name="Children by ward", filters=filters)
-    chart_downloads(trend_chart(trend(), "proportion"), name="B1.2 trend", filters=filters)
+    chart = made_chart(trend_chart, trend(), "proportion")
+    chart_downloads(chart, name="B1.2 trend", filters=filters)
+    chart_downloads(made_chart(small_count_bars), name="Children by ward chart")
     chart_downloads(None, name="nothing")
+
+
+def small_count_bars() -> alt.Chart:
+    """A chart whose data holds a count of 3: never offered for download."""
+    data = pd.DataFrame({"ward": ["North", "South"], "children": [40, 3]})
+    return alt.Chart(data).mark_bar().encode(x="ward:N", y="children:Q")
 
 
 def test_pages_get_csv_excel_png_and_svg_buttons_and_never_a_small_count(tmp_path, monkeypatch):
@@ -377,4 +386,5 @@ def test_pages_get_csv_excel_png_and_svg_buttons_and_never_a_small_count(tmp_pat
     labels = [b.label for b in app.get("download_button")]
     assert labels == ["Download CSV", "Download Excel", "Download PNG", "Download SVG"]
     refused = [c.value for c in app.caption if c.value.startswith("Not offered")]
-    assert len(refused) == 1 and "children" in refused[0]  # says why, never the count
+    assert len(refused) == 2  # the small table and the small chart
+    assert all("children" in words and " 3" not in words for words in refused)  # why, not what

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format bench bench-browser bench-load demo clean install install-dev
+.PHONY: run run-workers test lint format bench bench-browser bench-load demo clean install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ install-dev: $(VENV)/.dev
 run: install
 	$(BIN)/python -m framework demo-store
 	$(BIN)/python serve.py  # streamlit run app.py, loading the libraries meanwhile
+
+## As run, with two Streamlit worker processes behind a sticky proxy on the same address (twice
+## the page runs at once; see the README)
+run-workers: install
+	$(BIN)/python -m framework demo-store
+	$(BIN)/python serve.py --workers 2
 
 ## Install and run every test (browser tests run when Chromium is installed)
 test: install-dev

@@ -267,11 +267,19 @@ class App:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start_app(config: Path, log: Path, *, mode: str = "demo", timeout: float = 90) -> App:
+def start_app(
+    config: Path,
+    log: Path,
+    *,
+    mode: str = "demo",
+    timeout: float = 90,
+    env: dict[str, str] | None = None,
+) -> App:
     """Spawn the app as the README runs it (``streamlit run app.py``), headless on a free port,
-    and wait until its server answers (the page itself is drawn when a browser connects)."""
+    and wait until its server answers (the page itself is drawn when a browser connects).
+    ``env``: more environment variables for the app."""
     port = free_port()
-    env = {**os.environ, "OUTCOMES_CONFIG": str(config), "OUTCOMES_MODE": mode}
+    env = {**os.environ, "OUTCOMES_CONFIG": str(config), "OUTCOMES_MODE": mode, **(env or {})}
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true", "--server.port", str(port),

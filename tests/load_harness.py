@@ -88,14 +88,18 @@ FINISHED_EARLY_FOR_RERUN, FINISHED_FRAGMENT = 2, 3
 # --- the app's server --------------------------------------------------------------------------
 
 
-def start_server(config: Path, log: Path, env: dict[str, str], timeout: float = 120) -> App:
-    """``python serve.py`` (what ``make run`` starts) on a free port, on ``config``."""
+def start_server(
+    config: Path, log: Path, env: dict[str, str], timeout: float = 120, workers: int = 1
+) -> App:
+    """``python serve.py`` (what ``make run`` starts) on a free port, on ``config``; with
+    ``workers`` > 1, ``serve.py --workers N`` (N servers behind its sticky proxy)."""
     port = free_port()
     command = [
         sys.executable, "serve.py", "--server.headless", "true",
         "--server.address", "localhost", "--server.port", str(port),
         # Not reloaded when someone edits the code meanwhile (a benchmark measures one version).
         "--server.fileWatcherType", "none",
+        *(["--workers", str(workers)] if workers > 1 else []),
     ]  # fmt: skip
     full_env = {**os.environ, "OUTCOMES_CONFIG": str(config), "OUTCOMES_MODE": "demo", **env}
     started = time.time()
@@ -131,13 +135,36 @@ def with_access(config: Path, accounts: Path, audit: Path) -> None:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User and system CPU time of a process and its waited-for children (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    """User and system CPU time of a process, its waited-for children and its descendants
+    alive now (``serve.py --workers``: the proxy and its worker servers) (Linux /proc)."""
+    stats = _process_stats()
+    if pid not in stats:
         return None
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for child, (parent, _) in stats.items():
+        children[parent].append(child)
+    total, waiting = 0.0, [pid]
+    while waiting:
+        current = waiting.pop()
+        total += stats[current][1]
+        waiting.extend(children.get(current, []))
+    return total
+
+
+def _process_stats() -> dict[int, tuple[int, float]]:
+    """Every process's parent and CPU seconds (with its waited-for children's)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(value) for value in fields[11:15]) / ticks
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        stats[int(stat.parent.name)] = (
+            int(fields[1]),
+            sum(int(value) for value in fields[11:15]) / ticks,
+        )
+    return stats
 
 
 # --- one session: a WebSocket client speaking Streamlit's protocol -----------------------------
@@ -845,6 +872,7 @@ class Results:
     load: tuple[float, float, float]
     versions: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    workers: int = 1  # app servers (serve.py --workers)
 
     def all_actions(self) -> list[Action]:
         return [a for s in self.shared for a in s.actions]
@@ -939,7 +967,7 @@ def start_app(args, work: Path) -> App:
         env["OUTCOMES_ACCESS_MODE"] = "local"
     if not args.warm_up:
         env["OUTCOMES_WARM_UP"] = "0"
-    return start_server(config, work / "app.log", env)
+    return start_server(config, work / "app.log", env, workers=args.workers)
 
 
 def run_load_test(args, app: App | None = None) -> Results:
@@ -997,6 +1025,7 @@ def run_load_test(args, app: App | None = None) -> Results:
         return Results(
             args.sessions, args.actions, args.rounds, tuple(args.think), args.seed, args.roles,
             options, shared, durations, server_cpu, client_cpu, machine, load, versions, notes,
+            workers=getattr(args, "workers", 1),
         )  # fmt: skip
 
 
@@ -1031,7 +1060,13 @@ def markdown(results: Results) -> str:
         f"{results.load[0]:.1f} over 1 min, {results.load[1]:.1f} over 5 min at the start), "
         f"Python {platform.python_version()}, {platform.system()} {platform.machine()}; "
         f"{versions}. The demo store (latest period {options.latest}), the app started with "
-        "`serve.py` on a loopback port. `python -m tests.load_harness` (`make bench-load`).",
+        + (
+            f"`serve.py --workers {results.workers}` ({results.workers} app servers behind its "
+            "sticky proxy) "
+            if results.workers > 1
+            else "`serve.py` "
+        )
+        + "on a loopback port. `python -m tests.load_harness` (`make bench-load`).",
         "",
         f"Each session is a WebSocket client speaking Streamlit's protocol (no browser draws the "
         f"pages: the figures are the server's script run and its messages). All "
@@ -1190,6 +1225,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--warm-up", action=argparse.BooleanOptionalAction, default=True,
         help="work out every year's views ahead before the rounds, as after a load (default on, "
         "as in use)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="app servers behind serve.py's sticky proxy (default 1: one server, no proxy)",
     )  # fmt: skip
     parser.add_argument("--markdown", type=Path, help="append the results to this file")
     parser.add_argument("--quiet", action="store_true", help="no line per action")

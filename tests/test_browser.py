@@ -169,7 +169,10 @@ def demo_app(tmp_path_factory):
     someone else cannot pull the store from under the running app)."""
     _need_chromium()
     work = tmp_path_factory.mktemp("demo_app")
-    app = bb.start_app(bb.prepare_demo(work), work / "streamlit.log")
+    # No views worked out ahead in the background: a module's fixture starts before conftest's
+    # switch applies, and that process would take a core from the rest of the test run.
+    no_warm_up = {"OUTCOMES_WARM_UP": "0"}
+    app = bb.start_app(bb.prepare_demo(work), work / "streamlit.log", env=no_warm_up)
     yield app
     app.stop()
 

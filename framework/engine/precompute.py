@@ -147,23 +147,28 @@ def precompute(
     from framework.engine.dimensions import GROUPS
     from framework.store import store
 
-    con = store.connect(store_path, read_only=True)
-    try:
+    with contextlib.closing(store.connect(store_path, read_only=True)) as con:
         identity = aggregate.store_identity(con)
         if identity is None:
             raise ValueError(f"{store_path} is not a store file that can be read")
-        made = []
-        for year in store_years(con)[:years]:
-            for group in (None, *GROUPS) if groups is None else groups:
-                path = bundle_path(identity, year.label, group, threshold)
-                if path.exists():
-                    made.append(Made(year.label, group, 0.0, 0))
-                else:
-                    made.append(_make(con, identity, path, year, group, threshold))
+        years_made = store_years(con)[:years]
+    made = []
+    for year in years_made:
+        for group in (None, *GROUPS) if groups is None else groups:
+            path = bundle_path(identity, year.label, group, threshold)
+            if path.exists():
+                made.append(Made(year.label, group, 0.0, 0))
                 report(made[-1])
-        return made
-    finally:
-        con.close()
+                continue
+            # The file is opened for each year and group, not for the whole run (a quarter of an
+            # hour on the demo): a load can only write while no process reads it.
+            with contextlib.closing(store.connect(store_path, read_only=True)) as con:
+                if aggregate.store_identity(con) != identity:
+                    log.info("the store changed while its views were worked out ahead: stopped")
+                    return made  # the load that changed it starts a new run
+                made.append(_make(con, identity, path, year, group, threshold))
+            report(made[-1])
+    return made
 
 
 def _make(con, identity, path: Path, year: Period, group, threshold: int) -> Made:

@@ -23,6 +23,7 @@ Every load runs in one transaction: on any failure the store is exactly as it wa
 from __future__ import annotations
 
 import json
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,25 +72,56 @@ def group_of(table: Table) -> tuple[str, ...]:
     return GROUPS.get(table.name, table.key)
 
 
-def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the store, creating it (and its tables) when writing to a new file."""
+# DuckDB lets one process write a file or several read it, never both, and it refuses at once
+# rather than waiting. Readers here are short (a page's view) or release the file between steps
+# (views worked out ahead), so a load waits for them this long before giving up, and a reader
+# waits as long for a load to finish.
+LOCK_WAIT_SECONDS = 120.0
+LOCK_POLL_SECONDS = 0.25
+
+
+def connect(
+    path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
+    """Open the store, creating it (and its tables) when writing to a new file. While another
+    process holds the file in the other mode, try again for up to ``wait`` seconds."""
     path = Path(path)
     if read_only and not path.exists():
         raise StoreError(f"No store at {path}: load some returns first (python -m framework load).")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as error:
-        raise StoreError(
-            f"The store {path} could not be opened ({error}). If another load is running, "
-            "wait for it to finish and try again."
-        ) from None
+    con = _open_when_free(path, read_only, wait)
     if not read_only:
         ensure_schema(con)
     else:
         _stand_in_for_new_tables(con)
     return con
+
+
+def _open_when_free(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            held = "lock" in str(error).lower()
+            if not held or time.monotonic() >= deadline:
+                raise StoreError(_not_opened(path, read_only, error, held, wait)) from None
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+def _not_opened(path: Path, read_only: bool, error, held: bool, wait: float) -> str:
+    if not held:
+        return f"The store {path} could not be opened ({error})."
+    if read_only:
+        return (
+            f"The store {path} is being written by a load, still after {wait:.0f} s; try again "
+            "when it has finished."
+        )
+    return (
+        f"The store {path} is open in another process (another load, the app, or its views "
+        f"being worked out ahead), still after {wait:.0f} s; try again shortly."
+    )
 
 
 def _stand_in_for_new_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -30,6 +30,11 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = bb.chromium_path() or "/usr/bin/chromium"
 CHROMIUM_FLAGS = bb.CHROMIUM_FLAGS
+# How long a page may take when its year and group were never worked out on this store copy
+# (nothing is worked out ahead here): the joint disclosure control and its differencing check
+# take about 40 s of a core for a year of all children, and test runs share two cores.
+# A bound on waiting, not a speed goal (docs/benchmarks.md has those).
+FIRST_VIEW = 300
 SCREENSHOTS = Path(
     os.environ.get("OUTCOMES_SCREENSHOTS") or REPO / "tests" / "artifacts" / "screenshots"
 )
@@ -217,7 +222,7 @@ def _title(page) -> str:
     return page.locator('[data-testid="stMain"] h1').first.inner_text()
 
 
-def _arrive(page, link, timeout: float = 120) -> None:
+def _arrive(page, link, timeout: float = FIRST_VIEW) -> None:
     """Show the page of this navigation link (click it, unless it is shown already)."""
     if page.evaluate("location.pathname") != link.path:
         bb.switch_page(page, link, timeout=timeout)
@@ -225,7 +230,7 @@ def _arrive(page, link, timeout: float = 120) -> None:
 
 def test_every_page_of_the_demo_renders_without_errors_in_chromium(demo_app, browsing):
     page = browsing.page
-    bb.open_app(page, demo_app.url, timeout=120)
+    bb.open_app(page, demo_app.url, timeout=FIRST_VIEW)
     links = bb.nav_links(page)
     assert links, "the sidebar shows no pages"
     titles = {link.title for link in links}
@@ -252,7 +257,7 @@ def test_every_page_of_the_demo_renders_without_errors_in_chromium(demo_app, bro
 
 def test_filters_are_kept_in_the_address_and_across_pages_in_chromium(demo_app, browsing):
     page = browsing.page
-    bb.open_app(page, demo_app.url, timeout=120)
+    bb.open_app(page, demo_app.url, timeout=FIRST_VIEW)
     links = bb.nav_links(page)
     for first in links:
         _arrive(page, first)
@@ -263,7 +268,7 @@ def test_filters_are_kept_in_the_address_and_across_pages_in_chromium(demo_app, 
     folder = _screenshots("filter")
     failures: list[str] = []
 
-    bb.choose_group(page, GROUP, timeout=120)
+    bb.choose_group(page, GROUP, timeout=FIRST_VIEW)
     assert bb.query(page).get("group") == GROUP_CODE, page.url
     assert bb.filter_values(page)[1] == GROUP
     assert not bb.problems(page), bb.problems(page)
@@ -273,7 +278,7 @@ def test_filters_are_kept_in_the_address_and_across_pages_in_chromium(demo_app, 
 
     latest = bb.filter_values(page)[0]
     for period in (bb.previous_year(latest), latest):  # there and back
-        bb.enter_period(page, period, timeout=120)
+        bb.enter_period(page, period, timeout=FIRST_VIEW)
         shown = bb.query(page).get("period"), bb.filter_values(page)[0]
         if shown != (period, period):
             failures.append(
@@ -283,10 +288,10 @@ def test_filters_are_kept_in_the_address_and_across_pages_in_chromium(demo_app, 
         if found := bb.problems(page):
             failures.append(f"{first.title}, period {period}: {found}")
     if bb.query(page).get("group") != GROUP_CODE:
-        bb.choose_group(page, GROUP, timeout=120)
+        bb.choose_group(page, GROUP, timeout=FIRST_VIEW)
 
     for link in links[links.index(first) + 1 :]:
-        bb.switch_page(page, link, timeout=120)
+        bb.switch_page(page, link, timeout=FIRST_VIEW)
         if bb.has_filters(page):
             break
     else:
@@ -349,7 +354,7 @@ def test_exports_download_and_read_back_in_chromium(demo_app, browsing, tmp_path
     from framework.config import load_settings
 
     page = browsing.page
-    bb.open_app(page, demo_app.url, timeout=120)
+    bb.open_app(page, demo_app.url, timeout=FIRST_VIEW)
     for link in bb.nav_links(page):
         _arrive(page, link)
         if page.get_by_test_id("stDownloadButton").count():
@@ -364,7 +369,7 @@ def test_exports_download_and_read_back_in_chromium(demo_app, browsing, tmp_path
     threshold = load_settings(demo_app.config).disclosure_threshold
     for index in wanted:
         label = labels[index]
-        with page.expect_download(timeout=120_000) as started:
+        with page.expect_download(timeout=FIRST_VIEW * 1000) as started:
             buttons.nth(index).locator("button").first.click()
         download = started.value
         assert download.failure() is None, f"{label}: {download.failure()}"
@@ -398,7 +403,7 @@ def _tab_to(page, matches: str, presses: int = 80) -> bool:
 def test_the_app_can_be_used_with_the_keyboard_alone_in_chromium(demo_app, browsing):
     """WCAG 2.2 2.1.1: a page reached and a filter changed without the mouse."""
     page = browsing.page
-    bb.open_app(page, demo_app.url, timeout=120)
+    bb.open_app(page, demo_app.url, timeout=FIRST_VIEW)
     # Tab to the sidebar's link to the Trends page, and open it with Enter.
     # (the order met on the way: "skip to main content", the navigation, the filters, the page)
     reached = _tab_to(
@@ -407,7 +412,7 @@ def test_the_app_can_be_used_with_the_keyboard_alone_in_chromium(demo_app, brows
     assert reached, "Tab never reached the Trends link in the sidebar"
     since = bb.mark(page)
     page.keyboard.press("Enter")
-    bb.wait_for_run(page, since, path="/trends", timeout=120)
+    bb.wait_for_run(page, since, path="/trends", timeout=FIRST_VIEW)
     assert _title(page) == "Trends"
     # Tab to the Group box, open it with the keyboard and choose the next group.
     reached = _tab_to(page, "el.closest('[data-testid=\"stSelectbox\"]') && "
@@ -417,7 +422,7 @@ def test_the_app_can_be_used_with_the_keyboard_alone_in_chromium(demo_app, brows
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    bb.wait_for_run(page, since, timeout=120)
+    bb.wait_for_run(page, since, timeout=FIRST_VIEW)
     assert bb.query(page).get("group") not in (None, "all"), page.url
     assert not bb.problems(page), bb.problems(page)
 

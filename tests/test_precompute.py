@@ -167,8 +167,13 @@ def test_the_background_process_starts_detached_and_can_be_switched_off(tmp_path
     process = precompute.start_in_background(path)
     try:
         directory = precompute.bundle_directory(path)
+        log_file = directory / precompute.LOG_NAME
+
+        def said_so() -> bool:  # the bundle is written first, then the line about it
+            return log_file.exists() and "2024-25 all children:" in log_file.read_text()
+
         deadline = time.monotonic() + 120
-        while not list(directory.glob("2024-25.all.*.bundle")) and time.monotonic() < deadline:
+        while not said_so() and time.monotonic() < deadline:
             time.sleep(0.5)
         assert list(directory.glob("2024-25.all.*.bundle"))
         assert os.getpgid(process.pid) != os.getpgid(0)  # its own session: outlives the page

@@ -105,7 +105,7 @@ if outcomes.empty:
     st.info("No referrals were received in this period for these children.")
 else:
     draw_chart(
-        made_chart(share_bars, outcomes, "share of referrals received", SUPPRESSED),
+        made_chart(share_bars, outcomes, "share of referrals received"),
         alt="Where referrals led. "
         + shares_in_words(outcomes["label"], outcomes["value"], outcomes["suppressed"]),
     )
@@ -136,7 +136,6 @@ else:
         levels,
         starts=[LEVEL_LABELS[v] for v in LEVELS],
         ends=[LEVEL_LABELS[v] for v in END_LEVELS],
-        hidden_mark=SUPPRESSED,
     )
     draw_chart(
         heatmap,
@@ -178,7 +177,7 @@ if re_referrals.empty:
 else:
     again = re_referrals[re_referrals["category"] != "not_re_referred"]
     draw_chart(
-        made_chart(share_bars, again, "share of all referrals received", SUPPRESSED),
+        made_chart(share_bars, again, "share of all referrals received"),
         alt="Re-referrals. " + shares_in_words(again["label"], again["value"], again["suppressed"]),
     )
     st.dataframe(_table(re_referrals, {"label": "referral"}, "referrals"), hide_index=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from framework.disclosure import SUPPRESSED
 from framework.formatting import SHARES
 
 # Okabe & Ito (2008), "Color universal design".
@@ -471,15 +472,15 @@ def spend_per_child_bars(with_spend: pd.DataFrame, year: str) -> alt.Chart | Non
     )
 
 
-def share_bars(frame: pd.DataFrame, title: str, hidden_mark: str) -> alt.LayerChart | None:
+def share_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart | None:
     """Horizontal bars of the shares (``label``, ``value``) with their 95% intervals; a hidden
-    share (``suppressed``) is drawn as ``hidden_mark`` and no bar. None with no rows."""
+    share (``suppressed``) is drawn as the letter c and no bar. None with no rows."""
     if frame.empty:
         return None
     hidden_rows = frame["suppressed"].astype(bool)
     data = frame.assign(
         hidden=hidden_rows,
-        mark=[hidden_mark if s else "" for s in hidden_rows],
+        mark=[SUPPRESSED if s else "" for s in hidden_rows],
         share=frame["value"].astype(float),
         low=frame["ci_low"].astype(float),
         high=frame["ci_high"].astype(float),
@@ -505,18 +506,18 @@ def share_bars(frame: pd.DataFrame, title: str, hidden_mark: str) -> alt.LayerCh
 
 
 def flow_heatmap(
-    levels: pd.DataFrame, *, starts: list[str], ends: list[str], hidden_mark: str
+    levels: pd.DataFrame, *, starts: list[str], ends: list[str]
 ) -> alt.LayerChart | None:
     """Children by level at the start (rows, in the order ``starts``) and at the end (columns,
     ``ends``): shown cells coloured by count, hidden cells white with a dashed outline and
-    ``hidden_mark``. None with no rows."""
+    the letter c. None with no rows."""
     if levels.empty:
         return None
     hidden_cells_mask = levels["suppressed"].astype(bool)
     cells = levels.assign(
         children=levels["numerator"].astype(float),
         text=[
-            hidden_mark if s else f"{v:,.0f}"
+            SUPPRESSED if s else f"{v:,.0f}"
             for s, v in zip(hidden_cells_mask, levels["numerator"], strict=True)
         ],
         hidden=hidden_cells_mask,

@@ -669,6 +669,13 @@ def check_chart(chart, threshold: int) -> None:
         check_disclosure(frame, threshold)
 
 
+def _checked_spec(chart, threshold: int) -> dict:
+    """The chart's spec, once its data has passed the disclosure check."""
+    spec = chart_spec(chart)
+    check_chart(spec, threshold)
+    return spec
+
+
 def _vl_version() -> str:
     # vl-convert names Vega-Lite versions "v6_4" where Altair's schema is "v6.4.1"; this is how
     # Altair's own chart.save asks for the version it was written against.
@@ -682,9 +689,7 @@ def chart_svg(chart, threshold: int) -> str:
     slides)."""
     import vl_convert
 
-    spec = chart_spec(chart)
-    check_chart(spec, threshold)
-    return vl_convert.vegalite_to_svg(spec, vl_version=_vl_version())
+    return vl_convert.vegalite_to_svg(_checked_spec(chart, threshold), vl_version=_vl_version())
 
 
 def chart_png(chart, threshold: int, *, scale: float = 2.0) -> bytes:
@@ -692,8 +697,7 @@ def chart_png(chart, threshold: int, *, scale: float = 2.0) -> bytes:
     sharp on slides)."""
     import vl_convert
 
-    spec = chart_spec(chart)
-    check_chart(spec, threshold)
+    spec = _checked_spec(chart, threshold)
     return vl_convert.vegalite_to_png(spec, vl_version=_vl_version(), scale=scale)
 
 

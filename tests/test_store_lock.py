@@ -3,6 +3,7 @@ refuses at once, so framework.store.connect tries again for a while, then says w
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -27,53 +28,47 @@ def store_file(tmp_path):
     return path
 
 
-def hold(path, mode: str, seconds: float) -> subprocess.Popen:
-    """Another process holding the store open (``read`` or ``write``) for ``seconds``."""
+@contextlib.contextmanager
+def hold(path, mode: str, seconds: float, *, until_done: bool = True):
+    """Another process holding the store open (``read`` or ``write``) for ``seconds``; at the
+    end, wait for it to let go (``until_done``) or stop it."""
     command = [sys.executable, "-c", HOLD, str(path), mode, str(seconds)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "holding"
-    return process
+    try:
+        assert process.stdout.readline().strip() == "holding"
+        yield process
+    finally:
+        if not until_done:
+            process.kill()
+        process.wait()
 
 
 def test_a_load_waits_for_a_reader_in_another_process(store_file):
-    reader = hold(store_file, "read", 1.5)
-    began = time.monotonic()
-    con = store.connect(store_file, wait=30)
-    try:
-        assert time.monotonic() - began >= 0.5  # it had to wait
-        con.execute("CREATE TABLE written (a INTEGER)")
-    finally:
-        con.close()
-        reader.wait()
+    with hold(store_file, "read", 1.5):
+        began = time.monotonic()
+        con = store.connect(store_file, wait=30)
+        try:
+            assert time.monotonic() - began >= 0.5  # it had to wait
+            con.execute("CREATE TABLE written (a INTEGER)")
+        finally:
+            con.close()
 
 
 def test_a_load_gives_up_with_a_message_saying_why(store_file):
-    reader = hold(store_file, "read", 5)
-    try:
-        with pytest.raises(store.StoreError, match=r"open in another process.*after 1 s"):
-            store.connect(store_file, wait=1)
-    finally:
-        reader.kill()
-        reader.wait()
+    refused = pytest.raises(store.StoreError, match=r"open in another process.*after 1 s")
+    with hold(store_file, "read", 5, until_done=False), refused:
+        store.connect(store_file, wait=1)
 
 
 def test_a_reader_waits_for_a_load_to_finish(store_file):
-    writer = hold(store_file, "write", 1.5)
-    try:
-        con = store.connect(store_file, read_only=True, wait=30)
-        con.close()
-    finally:
-        writer.wait()
+    with hold(store_file, "write", 1.5):
+        store.connect(store_file, read_only=True, wait=30).close()
 
 
 def test_a_reader_gives_up_with_a_message_saying_why(store_file):
-    writer = hold(store_file, "write", 5)
-    try:
-        with pytest.raises(store.StoreError, match="being written by a load"):
-            store.connect(store_file, read_only=True, wait=0.5)
-    finally:
-        writer.kill()
-        writer.wait()
+    refused = pytest.raises(store.StoreError, match="being written by a load")
+    with hold(store_file, "write", 5, until_done=False), refused:
+        store.connect(store_file, read_only=True, wait=0.5)
 
 
 def test_a_damaged_file_is_not_waited_for(tmp_path):

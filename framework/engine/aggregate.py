@@ -463,12 +463,32 @@ _BUNDLED: dict = {}  # bundle path -> the linked sets it holds (read once per pr
 @dataclass
 class _Joint:
     """Protected rows of some indicators for a year and its halves, every place slicing
-    (column ``period``: the period's label), with how their units are kept apart."""
+    (column ``period``: the period's label), with how their units are kept apart.
 
-    rows: pd.DataFrame
+    A linked set read from a bundle keeps only where its rows are in the bundle's frame
+    (``_span``) until a view asks for them: a bundle holds some 130 sets, a view needs a few,
+    and slicing them all was 40% of a first view's time."""
+
+    _rows: pd.DataFrame | None
     kinds: dict[tuple[str, str], str]  # (indicator, period label) -> unit kind
     parents: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, str]]
     _index: dict | None = field(default=None, repr=False, compare=False)
+    _span: tuple[pd.DataFrame, int, int] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        if self._rows is None:
+            # Two threads may both slice; they make equal frames and either is kept.
+            whole, start, stop = self._span
+            self._rows = whole.iloc[start:stop].reset_index(drop=True)
+        return self._rows
+
+    def row_count(self) -> int:
+        """How many rows, without slicing them out of a bundle."""
+        if self._rows is None:
+            _, start, stop = self._span
+            return stop - start
+        return len(self._rows)
 
     def part(self, period: str, indicator: str, slice_label: str) -> pd.DataFrame:
         """One indicator's rows of one slicing in one period. Views ask for many such parts,
@@ -701,11 +721,11 @@ def _share(key: tuple, part: _Joint) -> None:
     global _shared_rows
     with _SHARED_LOCK:
         if key in _SHARED:
-            _shared_rows -= len(_SHARED.pop(key).rows)
+            _shared_rows -= _SHARED.pop(key).row_count()
         _SHARED[key] = part
-        _shared_rows += len(part.rows)
+        _shared_rows += part.row_count()
         while _shared_rows > SHARED_ROWS_KEPT and len(_SHARED) > 1:
-            _shared_rows -= len(_SHARED.popitem(last=False)[1].rows)
+            _shared_rows -= _SHARED.popitem(last=False)[1].row_count()
 
 
 def _shared_or_bundled(store: tuple, key: tuple) -> _Joint | None:
@@ -733,15 +753,15 @@ def _shared_or_bundled(store: tuple, key: tuple) -> _Joint | None:
 
 def _split_bundle(contents: dict) -> dict[tuple[str, ...], _Joint]:
     """A bundle's rows (one frame, each linked set's rows together) back into one protected
-    result per linked set: slices, not copies, so reading a bundle costs little."""
+    result per linked set, each sliced out only when a view asks for its rows."""
     rows, kinds, parents = contents["rows"], contents["kinds"], contents["parents"]
+    kinds_of: dict[str, dict] = {}
+    for key, kind in kinds.items():
+        kinds_of.setdefault(key[0], {})[key] = kind
     joints = {}
     for component, (start, stop) in contents["spans"].items():
-        joints[component] = _Joint(
-            rows.iloc[start:stop].reset_index(drop=True),
-            {k: v for k, v in kinds.items() if k[0] in component},
-            parents,
-        )
+        own = {k: v for indicator in component for k, v in kinds_of.get(indicator, {}).items()}
+        joints[component] = _Joint(None, own, parents, _span=(rows, start, stop))
     return joints
 
 

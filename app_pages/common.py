@@ -514,11 +514,22 @@ def warm_up_in_background() -> None:
     """Once per store version and app process, before a page is drawn: start the separate,
     low-priority process that works out the protected results of every year and group the
     store covers (framework/engine/precompute.py), so that every later view is read, not
-    worked out, and pages keep this process's time. Off when OUTCOMES_WARM_UP=0 (tests:
-    ``start_in_background`` checks it)."""
+    worked out, and pages keep this process's time; and read those already worked out into
+    this process's memory. Off when OUTCOMES_WARM_UP=0 (tests: ``start_in_background`` and
+    ``start_reading_ahead`` check it)."""
     if not store_path().exists():
         return
     _start_precompute(_store_key())
+    _start_reading_ahead(_store_key(), _threshold())
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _start_reading_ahead(store_key: tuple, threshold: int) -> bool:
+    """Once per store version and app process: read the views already worked out into this
+    process's memory, in a thread, so that its first views do not each wait for a file."""
+    from framework.engine.precompute import start_reading_ahead
+
+    return start_reading_ahead(Path(store_key[0]), threshold) is not None
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

@@ -21,7 +21,7 @@ from app_pages.common import (
 from app_pages.downloads import chart_downloads, table_downloads
 from framework import readable
 from framework.charts import before_after_chart, count_line, funnel_chart
-from framework.engine.neglect import warnings_for
+from framework.engine.neglect import FUNNEL_YEARS, FUNNEL_YEARS_SHOWN_FIRST, warnings_for
 
 require()  # signed in, with a role that may see aggregate pages (checked on every run)
 
@@ -181,8 +181,8 @@ measure = st.selectbox("Measure", order, format_func=measures.get)
 half_year = period_of(filters.period).is_half
 years = st.radio(
     "Years pooled",
-    [1, 2, 3],
-    index=2,
+    FUNNEL_YEARS,
+    index=FUNNEL_YEARS.index(FUNNEL_YEARS_SHOWN_FIRST),
     horizontal=True,
     key="neglect_funnel_years",
     disabled=half_year,

@@ -741,6 +741,23 @@ def _shared_or_bundled(store: tuple, key: tuple) -> _Joint | None:
     known = _BUNDLED.get(path)
     if known is not None and component not in known:
         return None  # the bundle has no such set (a view's own measure): work it out
+    joints = _read_bundle(store, path, year, group, threshold)
+    return None if joints is None else joints.get(component)
+
+
+def keep_bundle(store: tuple, year: str, group: str | None, threshold: int) -> int:
+    """Read a year and group's bundle into memory unless it is there already (precompute's
+    ``read_ahead``); returns how many rows it added (0 when there is no such bundle)."""
+    path = precompute.bundle_path(store, year, group, threshold)
+    if path in _BUNDLED or not path.exists():
+        return 0
+    joints = _read_bundle(store, path, year, group, threshold)
+    return 0 if joints is None else sum(joint.row_count() for joint in joints.values())
+
+
+def _read_bundle(store: tuple, path, year: str, group, threshold: int) -> dict | None:
+    """The linked sets of a bundle, each then kept in memory, or None when the bundle is not
+    there or was made from another store version."""
     contents = precompute.read_bundle(path)
     if contents is None or contents.get("identity") != store:
         return None
@@ -748,7 +765,7 @@ def _shared_or_bundled(store: tuple, key: tuple) -> _Joint | None:
     _BUNDLED[path] = frozenset(joints)
     for other, joint in joints.items():
         _share((store, other, year, group, threshold), joint)
-    return joints.get(component)
+    return joints
 
 
 def _split_bundle(contents: dict) -> dict[tuple[str, ...], _Joint]:

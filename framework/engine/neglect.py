@@ -56,7 +56,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from framework.engine import aggregate, funnel, inequality
+from framework.engine import aggregate, funnel, inequality, precompute
 from framework.engine.aggregate import Query, _Cache, conform_results, prepare
 from framework.engine.dimensions import CHILD_DIMENSIONS, GROUP_LABELS
 from framework.engine.measures import services as sm
@@ -195,17 +195,34 @@ def _period(period: Period | str) -> Period:
     return period if isinstance(period, Period) else Period.parse(period)
 
 
+def _kept(con, name: str, key: tuple, make):
+    """``make()`` once per store version (``precompute.kept_result``): the outcomes, served
+    counts and pooled outcomes are the same for every measure, service and person asking, and
+    take seconds each, so a page's next measure or service is read, not worked out again."""
+    return precompute.kept_result(aggregate.store_identity(con), f"neglect.{name}", key, make)
+
+
 def _outcome_results(con, period: Period, where, threshold: int) -> pd.DataFrame:
     """Every outcome measure by service, by provider, and by both, with hiding carried
     across measures that share units (see the module docstring)."""
-    results = evaluate_measures(
-        con, OUTCOME_IDS, [period], by=CROSSED, separately=CROSSED, where=where,
-        threshold=threshold,
-    )[period]  # fmt: skip
-    return carry_hiding(results)
+
+    def make() -> pd.DataFrame:
+        results = evaluate_measures(
+            con, OUTCOME_IDS, [period], by=CROSSED, separately=CROSSED, where=where,
+            threshold=threshold,
+        )[period]  # fmt: skip
+        return carry_hiding(results)
+
+    return _kept(con, "outcomes", (period.label, tuple(where), threshold), make)
 
 
 def _pooled_outcome_results(con, periods: list[Period], where, threshold: int) -> pd.DataFrame:
+    """``_pooled_outcomes`` worked out once per store version (``_kept``)."""
+    key = (tuple(p.label for p in periods), tuple(where), threshold)
+    return _kept(con, "pooled", key, lambda: _pooled_outcomes(con, periods, where, threshold))
+
+
+def _pooled_outcomes(con, periods: list[Period], where, threshold: int) -> pd.DataFrame:
     """Every outcome measure, as ``_outcome_results``, over the services that ended in any of
     ``periods`` (oldest first; the last is the period asked for), summed and protected once.
 
@@ -731,10 +748,13 @@ def service_outcomes(
 def _served(con, period: Period, where, threshold: int, recorded) -> pd.DataFrame:
     """Children served per service and provider (``NS.children_served``)."""
     measure = "NS.children_served"
-    results = evaluate_measures(
-        con, (measure,), [period], by=CROSSED, separately=CROSSED, where=where,
-        threshold=threshold,
-    )[period]  # fmt: skip
+    results = _kept(
+        con, "served", (period.label, tuple(where), threshold),
+        lambda: evaluate_measures(
+            con, (measure,), [period], by=CROSSED, separately=CROSSED, where=where,
+            threshold=threshold,
+        )[period],
+    )  # fmt: skip
     cells = _cells(results)
     rows = []
     for service, provider in _row_order(recorded):
@@ -1045,6 +1065,25 @@ def provider_funnel(
         no_data=tuple(no_data),
         note=_funnel_note(average, too_few, no_data, _pooled_words(periods, years)),
     )
+
+
+FUNNEL_YEARS = (1, 2, 3)  # years of services the funnel can pool
+FUNNEL_YEARS_SHOWN_FIRST = 3  # one year leaves most providers with too few children to show
+
+
+def work_out_ahead(con: duckdb.DuckDBPyConnection, year: Period, threshold: int) -> None:
+    """Work out what the neglect page shows first for a year with services in it (the
+    outcomes table and the funnel's default pooling), so that ``_kept`` holds it before
+    anyone asks (precompute.py, after a load). Other measures and services of the funnel read
+    the same pooled results."""
+    if year.is_half or year.label not in services_available(con).periods:
+        return
+    service_outcomes(con, year, threshold=threshold)
+    first_measure = next(iter(funnel_measures()), None)
+    if first_measure is not None:
+        provider_funnel(
+            con, year, first_measure, years=FUNNEL_YEARS_SHOWN_FIRST, threshold=threshold
+        )
 
 
 def _pooled_periods(con, period: Period, years: int) -> list[Period]:

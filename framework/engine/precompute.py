@@ -29,9 +29,11 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,9 @@ from framework.engine.periods import Period
 
 SUFFIX = ".protected"  # the folder beside the store: <store>.protected/
 BUNDLES_KEPT = 240  # on disk: a store of 10 years × 9 groups, and a version before it
+RESULTS_KEPT = 240  # other results kept on disk (``kept_result``), counted apart from bundles
+RESULTS_IN_MEMORY = 64  # of them, per process
+READ_AHEAD_ROWS = 2_000_000  # rows a process reads ahead from bundles (half of what it keeps)
 LOCK_NAME = ".precompute.lock"
 LOG_NAME = "precompute.log"
 SWITCH = "OUTCOMES_WARM_UP"  # "0": never start the background process (tests, benchmarks)
@@ -87,8 +92,11 @@ def write_bundle(path: Path, contents: dict) -> None:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(payload)
     partial.replace(path)
-    kept = sorted(path.parent.glob("*.bundle"), key=lambda p: p.stat().st_mtime)
-    for old in kept[:-BUNDLES_KEPT]:
+    # Bundles and other results are counted apart, so that a day of filtered views cannot
+    # push out the bundles the whole app reads.
+    limit = BUNDLES_KEPT if path.suffix == ".bundle" else RESULTS_KEPT
+    kept = sorted(path.parent.glob(f"*{path.suffix}"), key=lambda p: p.stat().st_mtime)
+    for old in kept[:-limit]:
         old.unlink(missing_ok=True)
 
 
@@ -102,6 +110,96 @@ def read_bundle(path: Path) -> dict | None:
         return pickle.loads(zlib.decompress(payload))
     except (OSError, zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
+
+
+# --- other results, kept once per store version ------------------------------------------------
+
+_RESULTS: OrderedDict[tuple, object] = OrderedDict()
+_RESULTS_LOCK = threading.Lock()
+
+
+def result_path(identity: tuple, name: str, key: tuple) -> Path:
+    """Where the result ``name`` for ``key`` of this store version is kept."""
+    digest = hashlib.sha256(repr((tuple(identity), name, key, code_version())).encode())
+    return bundle_directory(identity[0]) / f"{name}.{digest.hexdigest()[:24]}.result"
+
+
+def kept_result(identity: tuple | None, name: str, key: tuple, make: Callable[[], object]):
+    """``make()``, worked out once per store version: from this process's memory, else from
+    its file beside the store (made by another process, or by the views worked out ahead),
+    else made now and kept in both. Without an identity (a store that may change under its
+    connection) it is made every time. The result is shared: callers must not change it.
+
+    For protected results that are not joint ones (the neglect services' outcomes): each takes
+    seconds, is the same for every person who asks, and changes only with a load."""
+    if identity is None:
+        return make()
+    memo = (tuple(identity), name, key)
+    with _RESULTS_LOCK:
+        if memo in _RESULTS:
+            _RESULTS.move_to_end(memo)
+            return _RESULTS[memo]
+    path = result_path(identity, name, key)
+    contents = read_bundle(path)
+    if contents is not None and contents.get("request") == memo:
+        result = contents["result"]
+    else:
+        result = make()
+        with contextlib.suppress(OSError):  # a folder it cannot write: kept in memory only
+            write_bundle(path, {"request": memo, "result": result})
+    with _RESULTS_LOCK:
+        _RESULTS[memo] = result
+        while len(_RESULTS) > RESULTS_IN_MEMORY:
+            _RESULTS.popitem(last=False)
+    return result
+
+
+# --- read ahead into a process's memory ---------------------------------------------------------
+
+
+def read_ahead(store_path: Path, threshold: int, rows: int = READ_AHEAD_ROWS) -> int:
+    """Read the bundles already made for the store into this process's memory, the latest year
+    first (all children, then each group), until about ``rows`` rows are kept; returns how
+    many were read. An app process calls it in a thread when it starts: its first views then
+    slice results already in memory instead of each reading and unpacking bundles while a
+    meeting waits."""
+    from framework.engine import aggregate
+    from framework.engine.dimensions import GROUPS
+    from framework.store import store
+
+    with contextlib.closing(store.connect(store_path, read_only=True, wait=0)) as con:
+        identity = aggregate.store_identity(con)
+        years = store_years(con)
+    if identity is None:
+        return 0
+    read = 0
+    for year in years:
+        for group in (None, *GROUPS):
+            if read >= rows:
+                return read
+            read += aggregate.keep_bundle(identity, year.label, group, threshold)
+    return read
+
+
+def start_reading_ahead(store_path: Path, threshold: int) -> threading.Thread | None:
+    """``read_ahead`` in a thread of this process, unless switched off (``OUTCOMES_WARM_UP=0``:
+    tests). A failure is logged without its message (which could quote a record) and leaves
+    the views to read their bundles when asked."""
+    if os.environ.get(SWITCH, "1") == "0" or not Path(store_path).exists():
+        return None
+
+    def run() -> None:
+        started = time.perf_counter()
+        try:
+            rows = read_ahead(Path(store_path), threshold)
+        except Exception:
+            log.warning("reading views ahead failed:\n%s", _where_it_failed())
+            return
+        log.info("read %d rows of views ahead in %.1f s", rows, time.perf_counter() - started)
+
+    thread = threading.Thread(target=run, name="read-views-ahead", daemon=True)
+    thread.start()
+    return thread
 
 
 # --- working them out -------------------------------------------------------------------------
@@ -189,7 +287,8 @@ def _make(con, identity, path: Path, year: Period, group, threshold: int) -> Mad
 
 def _page_views(con, year: Period, group, threshold: int) -> list[Callable[[], object]]:
     """Views whose own measures (not catalogue indicators) are protected jointly too: the
-    overview's demand counts, the journeys' flows and the neglect cohort."""
+    overview's demand counts, the journeys' flows and the neglect cohort; and the neglect
+    services' outcomes, kept apart (``kept_result``)."""
     from framework.engine import journeys, neglect, overview
 
     views = [
@@ -198,6 +297,7 @@ def _page_views(con, year: Period, group, threshold: int) -> list[Callable[[], o
     ]
     if group is None:
         views.append(lambda: neglect.neglect_cohort(con, year, threshold=threshold, years=1))
+        views.append(lambda: neglect.work_out_ahead(con, year, threshold))
     return views
 
 

@@ -873,6 +873,7 @@ class Results:
     versions: dict[str, str]
     notes: list[str] = field(default_factory=list)
     workers: int = 1  # app servers (serve.py --workers)
+    arrive_over: float = 0.0  # seconds over which the sessions start, evenly spread (0: at once)
 
     def all_actions(self) -> list[Action]:
         return [a for s in self.shared for a in s.actions]
@@ -929,7 +930,8 @@ async def _round(
                 number, round_, url, options, shared,
                 actions=args.actions, think=tuple(args.think), seed=args.seed, years=args.years,
                 verbose=not args.quiet,
-                timeout=args.timeout, roles=args.roles, start=start,
+                timeout=args.timeout, roles=args.roles,
+                start=start + arrival(number, args.sessions, args.arrive_over),
             )
             for number in range(args.sessions)
         )
@@ -939,6 +941,21 @@ async def _round(
     server = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     machine = (machine_busy() - machine_before) / took
     return shared, took, server, time.process_time() - client_before, machine
+
+
+def arrival(number: int, sessions: int, arrive_over: float) -> float:
+    """When session ``number`` starts, in seconds after the round begins: all at once, or
+    evenly over ``arrive_over`` seconds (people coming into a meeting, not one click)."""
+    return number * arrive_over / sessions if arrive_over > 0 else 0.0
+
+
+def _arrivals(results: Results) -> str:
+    if results.arrive_over > 0:
+        return (
+            f"The {results.sessions} sessions start one every "
+            f"{results.arrive_over / results.sessions:g} s (over {results.arrive_over:g} s)"
+        )
+    return f"All {results.sessions} start at once"
 
 
 def work_out_views_ahead(config: Path, store_file: Path) -> float:
@@ -1025,7 +1042,7 @@ def run_load_test(args, app: App | None = None) -> Results:
         return Results(
             args.sessions, args.actions, args.rounds, tuple(args.think), args.seed, args.roles,
             options, shared, durations, server_cpu, client_cpu, machine, load, versions, notes,
-            workers=getattr(args, "workers", 1),
+            workers=getattr(args, "workers", 1), arrive_over=getattr(args, "arrive_over", 0.0),
         )  # fmt: skip
 
 
@@ -1068,10 +1085,10 @@ def markdown(results: Results) -> str:
         )
         + "on a loopback port. `python -m tests.load_harness` (`make bench-load`).",
         "",
-        f"Each session is a WebSocket client speaking Streamlit's protocol (no browser draws the "
-        f"pages: the figures are the server's script run and its messages). All "
-        f"{results.sessions} start at once, each on a different page with its own filters in "
-        f"the link, "
+        "Each session is a WebSocket client speaking Streamlit's protocol (no browser draws the "
+        "pages: the figures are the server's script run and its messages). "
+        + _arrivals(results)
+        + ", each on a different page with its own filters in the link, "
         + (
             "signs in (roles viewer, analyst, admin in turn), "
             if results.roles
@@ -1210,6 +1227,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds between actions, uniform (default 1 3)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--arrive-over", type=float, default=0.0, metavar="SECONDS",
+        help="start the sessions evenly over this many seconds (default 0: all at once)",
+    )  # fmt: skip
     parser.add_argument(
         "--years", type=int, default=2,
         help="periods the sessions choose from: the latest year and those before (default 2)",

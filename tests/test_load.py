@@ -34,6 +34,12 @@ def test_filters_carry_into_the_link_and_the_caption_as_the_pages_write_them():
     assert lt.previous_year("2000-01", 1) == "1999-00"
 
 
+def test_sessions_start_at_once_or_evenly_spread():
+    assert [lt.arrival(n, 4, 0) for n in range(4)] == [0, 0, 0, 0]
+    assert [lt.arrival(n, 4, 60) for n in range(4)] == [0, 15, 30, 45]
+    assert lt.parse_args(["--arrive-over", "60"]).arrive_over == 60
+
+
 def test_the_harness_points_sign_in_at_its_own_accounts(tmp_path):
     import tomllib
 

@@ -44,6 +44,20 @@ def _preload() -> None:
     import framework.engine.views  # noqa: F401
 
 
+def _read_views_ahead() -> None:
+    """Read the views already worked out into this process's memory as it starts, so that
+    the first people to open a page do not wait for it (the app would otherwise do it on its
+    first page; framework/engine/precompute.py ``read_ahead``)."""
+    from framework.config import load_settings, shown_store
+    from framework.engine.precompute import start_reading_ahead
+
+    try:
+        settings = load_settings()
+    except Exception:  # a broken config.toml: the app's first page says what is wrong
+        return
+    start_reading_ahead(shown_store(settings), settings.disclosure_threshold)
+
+
 def _work_out_views_ahead() -> None:
     """Start working out the shown store's views in a separate process now, not when the
     first page is drawn (framework/engine/precompute.py; a no-op when already done)."""
@@ -56,6 +70,7 @@ def _work_out_views_ahead() -> None:
 def _run_streamlit(args: list[str]) -> None:
     """`streamlit run app.py ARGS` in this process (one server: the usual case, or a worker)."""
     threading.Thread(target=_preload, name="preload", daemon=True).start()
+    _read_views_ahead()
     if os.environ.get(WORKER_ENV) is None:
         _work_out_views_ahead()  # with workers, the parent has started it once for all
     else:

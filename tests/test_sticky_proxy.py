@@ -458,6 +458,23 @@ def test_serve_puts_the_proxy_where_streamlit_would_listen(serve, monkeypatch):
     ]  # fmt: skip
 
 
+def test_serve_reads_the_views_ahead_as_each_server_starts(serve, monkeypatch, tmp_path):
+    from framework.engine import precompute
+
+    asked = []
+    monkeypatch.setattr(precompute, "start_reading_ahead", lambda *a: asked.append(a))
+    config = tmp_path / "config.toml"
+    project = Path(serve.__file__).with_name("config.toml").read_text()
+    config.write_text(project.replace("threshold = 5", "threshold = 7"))
+    monkeypatch.setenv("OUTCOMES_CONFIG", str(config))
+    serve._read_views_ahead()
+    assert len(asked) == 1 and asked[0][1] == 7
+
+    config.write_text("not toml [")  # the app's first page says what is wrong; serve.py starts
+    serve._read_views_ahead()
+    assert len(asked) == 1
+
+
 def test_serve_gives_the_workers_one_cookie_secret_unless_one_is_set(serve, monkeypatch):
     monkeypatch.setenv("OUTCOMES_WORKERS", "2")
     env = serve._worker_env([])

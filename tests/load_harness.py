@@ -874,6 +874,7 @@ class Results:
     notes: list[str] = field(default_factory=list)
     workers: int = 1  # app servers (serve.py --workers)
     arrive_over: float = 0.0  # seconds over which the sessions start, evenly spread (0: at once)
+    stolen: list[float] = field(default_factory=list)  # cores the host took away, per round
 
     def all_actions(self) -> list[Action]:
         return [a for s in self.shared for a in s.actions]
@@ -905,19 +906,24 @@ def make_accounts(path: Path, sessions: int) -> None:
             accounts.add(name, role, PASSWORD)
 
 
-def machine_busy() -> float:
-    """Busy CPU seconds of the whole machine since it started (Linux /proc/stat)."""
+def machine_busy() -> tuple[float, float]:
+    """(busy, stolen): CPU seconds of the whole machine since it started (Linux /proc/stat)
+    that its processes used, and that the host gave to other machines while this one was
+    ready to run ("steal": on a shared virtual machine, time our processes waited for a core
+    they were owed)."""
     try:
         fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     except (OSError, ValueError):
-        return float("nan")
+        return float("nan"), float("nan")
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+    stolen = fields[7] if len(fields) > 7 else 0
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - idle - stolen) / tick, stolen / tick
 
 
 async def _round(
     url: str, options: Options, round_: int, args, server_pid: int | None, views: set
-) -> tuple[Shared, float, float | None, float, float]:
+) -> tuple[Shared, float, float | None, float, tuple[float, float]]:
     shared = Shared(views=views)
     machine_before = machine_busy()
     cpu_before = cpu_seconds(server_pid) if server_pid else None
@@ -939,8 +945,9 @@ async def _round(
     took = time.monotonic() - began
     cpu_after = cpu_seconds(server_pid) if server_pid else None
     server = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
-    machine = (machine_busy() - machine_before) / took
-    return shared, took, server, time.process_time() - client_before, machine
+    (busy_after, stolen_after), (busy_before, stolen_before) = machine_busy(), machine_before
+    busy, stolen = (busy_after - busy_before) / took, (stolen_after - stolen_before) / took
+    return shared, took, server, time.process_time() - client_before, (busy, stolen)
 
 
 def arrival(number: int, sessions: int, arrive_over: float) -> float:
@@ -1019,13 +1026,14 @@ def run_load_test(args, app: App | None = None) -> Results:
             + ", ".join(f"{r or 'everyone'} {len(p)}" for r, p in options.navigation.items()),
             flush=True,
         )
-        shared, durations, server_cpu, client_cpu, machine = [], [], [], [], []
+        shared, durations, server_cpu, client_cpu, machine, steal = [], [], [], [], [], []
         views: set = set()
         for round_ in range(1, args.rounds + 1):
-            found, took, server, client, busy = asyncio.run(
+            found, took, server, client, (busy, stolen) = asyncio.run(
                 _round(url, options, round_, args, server_pid, views)
             )
             machine.append(busy)
+            steal.append(stolen)
             shared.append(found)
             durations.append(took)
             server_cpu.append(server)
@@ -1043,6 +1051,7 @@ def run_load_test(args, app: App | None = None) -> Results:
             args.sessions, args.actions, args.rounds, tuple(args.think), args.seed, args.roles,
             options, shared, durations, server_cpu, client_cpu, machine, load, versions, notes,
             workers=getattr(args, "workers", 1), arrive_over=getattr(args, "arrive_over", 0.0),
+            stolen=steal,
         )  # fmt: skip
 
 
@@ -1135,17 +1144,20 @@ def markdown(results: Results) -> str:
     lines += [
         "",
         "Where the time went (CPU seconds from /proc; the machine's cores busy counts every "
-        "process on it, the other work included):",
+        "process on it, the other work included; *stolen* is time the virtual machine's host "
+        "gave to other machines while this one had work to run, which no figure above can "
+        "show but every wall time includes):",
         "",
         "| round | wall s | requests | app CPU s | app CPU per request s | app cores busy "
-        "| machine cores busy | harness CPU s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| machine cores busy | cores stolen | harness CPU s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    stolen = results.stolen or [float("nan")] * len(results.durations)
     rounds = zip(
-        results.durations, results.server_cpu, results.client_cpu, results.machine,
+        results.durations, results.server_cpu, results.client_cpu, results.machine, stolen,
         results.shared, strict=True,
     )  # fmt: skip
-    for round_, (took, server, client, machine, shared) in enumerate(rounds, 1):
+    for round_, (took, server, client, machine, taken, shared) in enumerate(rounds, 1):
         requests = len(shared.actions)
         app = (
             f"{server:.0f} | {server / max(1, requests):.2f} | {server / took:.2f}"
@@ -1153,7 +1165,8 @@ def markdown(results: Results) -> str:
             else "– | – | –"
         )
         lines.append(
-            f"| {round_} | {took:.0f} | {requests} | {app} | {machine:.2f} | {client:.1f} |"
+            f"| {round_} | {took:.0f} | {requests} | {app} | {machine:.2f} | {taken:.2f} "
+            f"| {client:.1f} |"
         )
     problems = results.problems()
     leaks = [p for p in problems if p.leak]

@@ -215,3 +215,27 @@ def test_reading_ahead_can_be_switched_off(tmp_path, monkeypatch):
     thread = precompute.start_reading_ahead(path, 5)
     thread.join(timeout=120)
     assert not thread.is_alive()
+
+
+def test_two_readers_at_once_read_each_bundle_once(tmp_path, forget, monkeypatch):  # noqa: F811
+    """serve.py and the app's first page may both start reading ahead: one waits for the
+    other, then finds every bundle in memory."""
+    import threading
+
+    path = save_store(place_store(), tmp_path / "store.duckdb")
+    precompute.precompute(path, 5, years=2, groups=(None,))
+    _forget_memory()
+    reads = []
+    real = precompute.read_bundle
+
+    def counted(bundle):
+        reads.append(bundle)
+        return real(bundle)
+
+    monkeypatch.setattr(precompute, "read_bundle", counted)
+    readers = [threading.Thread(target=precompute.read_ahead, args=(path, 5)) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout=120)
+    assert len(reads) == len(set(reads)) == 2

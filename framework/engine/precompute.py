@@ -116,6 +116,7 @@ def read_bundle(path: Path) -> dict | None:
 
 _RESULTS: OrderedDict[tuple, object] = OrderedDict()
 _RESULTS_LOCK = threading.Lock()
+_READING_AHEAD = threading.Lock()
 
 
 def result_path(identity: tuple, name: str, key: tuple) -> Path:
@@ -173,11 +174,14 @@ def read_ahead(store_path: Path, threshold: int, rows: int = READ_AHEAD_ROWS) ->
     if identity is None:
         return 0
     read = 0
-    for year in years:
-        for group in (None, *GROUPS):
-            if read >= rows:
-                return read
-            read += aggregate.keep_bundle(identity, year.label, group, threshold)
+    # One reader at a time: serve.py starts one as the server starts and the app another on
+    # its first page; the second then finds every bundle read and reads nothing.
+    with _READING_AHEAD:
+        for year in years:
+            for group in (None, *GROUPS):
+                if read >= rows:
+                    return read
+                read += aggregate.keep_bundle(identity, year.label, group, threshold)
     return read
 
 

@@ -133,6 +133,8 @@ OUTCOME_IDS = tuple(
 )
 PAIRED_IDS = frozenset(m for pair in PAIRED.values() for m in pair)  # table columns, no funnel
 CROSSED = ("service", "provider")  # every outcome is evaluated by these, crossed and alone
+FUNNEL_YEARS = (1, 2, 3)  # years of services the funnel can pool
+FUNNEL_YEARS_SHOWN_FIRST = 3  # one year leaves most providers with too few children to show
 
 
 # --- evaluation through the aggregator's steps ---------------------------------------------------
@@ -1065,10 +1067,6 @@ def provider_funnel(
         no_data=tuple(no_data),
         note=_funnel_note(average, too_few, no_data, _pooled_words(periods, years)),
     )
-
-
-FUNNEL_YEARS = (1, 2, 3)  # years of services the funnel can pool
-FUNNEL_YEARS_SHOWN_FIRST = 3  # one year leaves most providers with too few children to show
 
 
 def work_out_ahead(con: duckdb.DuckDBPyConnection, year: Period, threshold: int) -> None:

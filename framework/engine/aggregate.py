@@ -207,14 +207,34 @@ def conform_results(frame: pd.DataFrame) -> pd.DataFrame:
     key spread over one column per dimension)."""
     frame = frame.reset_index(drop=True)
     dimensions = _key_columns(frame)
-    out = pd.DataFrame(index=frame.index)
+    columns = {}
     for name, dtype in RESULT_COLUMNS.items():
         if name in dimensions:
             column = pd.Series(dimensions[name], index=frame.index)
+        elif name in frame:
+            column = frame[name]
         else:
-            column = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
-        out[name] = column.astype(dtype)
-    return out
+            columns[name] = _missing(dtype, len(frame))
+            continue
+        columns[name] = column.astype(dtype)
+    # Made at once: adding forty columns one by one was a third of a first view's time.
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _missing(dtype: str, length: int):
+    """A column of ``dtype`` with nothing in it (made directly: most of a result's forty
+    columns are missing, and converting a column of NA to each type took a tenth of a view's
+    time)."""
+    if dtype == "string":
+        return pd.array(np.full(length, None, dtype=object), dtype="string")
+    nothing = np.ones(length, dtype=bool)
+    if dtype == "Float64":
+        return pd.arrays.FloatingArray(np.zeros(length), nothing)
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(np.zeros(length, dtype=np.int64), nothing)
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(np.zeros(length, dtype=bool), nothing)
+    return pd.Series(pd.NA, index=range(length), dtype=object).astype(dtype).array
 
 
 def _key_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -474,6 +494,7 @@ class _Joint:
     parents: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, str]]
     _index: dict | None = field(default=None, repr=False, compare=False)
     _span: tuple[pd.DataFrame, int, int] | None = field(default=None, repr=False, compare=False)
+    _columns: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -490,24 +511,47 @@ class _Joint:
             return stop - start
         return len(self._rows)
 
-    def part(self, period: str, indicator: str, slice_label: str) -> pd.DataFrame:
-        """One indicator's rows of one slicing in one period. Views ask for many such parts,
-        so the rows' positions are indexed once (filtering the whole frame for each part
-        was most of a view's time)."""
+    def positions(self, period: str, indicator: str, slice_label: str) -> np.ndarray:
+        """Where one indicator's rows of one slicing in one period are in ``rows``. Views ask
+        for many such parts, so the positions are indexed once (filtering the whole frame for
+        each part was most of a view's time), and the rows are taken only when the view has
+        gathered all it needs (``_assembled``)."""
         if self._index is None:
-            keys = ["period", "indicator_id", "slice"]
-            self._index = (
-                self.rows.groupby(keys, sort=False, observed=True).indices if len(self.rows) else {}
-            )
-        return self.rows.take(self._index.get((period, indicator, slice_label), _NONE))
+            self._index = _positions_by_part(self.rows)
+        return self._index.get((period, indicator, slice_label), _NONE)
 
-    def at(self, period: str, indicator: str, place: tuple[str, ...], key: str) -> pd.DataFrame:
-        """One indicator's row(s) for one place (a slice of the place slicing ``place``)."""
-        rows = self.part(period, indicator, "×".join(place))
-        return rows[rows["key"] == key]
+    def at(self, period: str, indicator: str, place: tuple[str, ...], key: str) -> np.ndarray:
+        """Where one indicator's row(s) for one place are (a slice of the place slicing
+        ``place``)."""
+        found = self.positions(period, indicator, "×".join(place))
+        return found[self.column("key")[found] == key]
+
+    def source(self) -> tuple[pd.DataFrame, int]:
+        """The frame the rows are in (a bundle's whole frame, when read from one), and where
+        they start in it: views take the rows of many linked sets of a bundle at once."""
+        if self._span is not None:
+            whole, start, _ = self._span
+            return whole, start
+        return self.rows, 0
+
+    def column(self, name: str) -> np.ndarray:
+        """A column as plain objects (missing: None), to test rows without making frames."""
+        if name not in self._columns:
+            self._columns[name] = self.rows[name].to_numpy(dtype=object, na_value=None)
+        return self._columns[name]
 
 
 _NONE = np.zeros(0, dtype=np.intp)
+
+
+def _positions_by_part(rows: pd.DataFrame) -> dict[tuple, np.ndarray]:
+    """(period, indicator, slice) -> the positions of its rows, in order. A plain loop: a
+    linked set holds some hundreds of rows, and pandas' groupby took 15 times as long."""
+    found: dict[tuple, list[int]] = {}
+    columns = (rows[name].to_numpy(dtype=object) for name in ("period", "indicator_id", "slice"))
+    for position, key in enumerate(zip(*columns, strict=True)):
+        found.setdefault(key, []).append(position)
+    return {key: np.array(where, dtype=np.intp) for key, where in found.items()}
 
 
 @dataclass(frozen=True)
@@ -588,95 +632,140 @@ def _status_row(indicator: str, statistic: str, label: str, status: str) -> dict
     }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """Some rows of a protected result, as a view shows them: where they are in the result
+    and, when they stand for another slice (a place's row as the whole, a crossing's cells as
+    one slicing), that slice's label and key(s). A view gathers its pieces and takes the rows
+    of each result at once: taking rows piece by piece was most of a first view's time."""
+
+    joint: _Joint
+    positions: np.ndarray
+    slice_label: str | None = None
+    keys: object = None  # a key for every row, or one for all of them
+
+
 def _select(cache, measures, query: Query, period: Period, plan: _Plan) -> pd.DataFrame | None:
     """The rows of ``query``'s indicators for ``period`` at its place, and its slicings."""
     joints = _joints(cache, measures, Period(period.end_year), query.group, query.threshold)
     by_id = {m.indicator_id: m for m in measures}
     label = period.label
-    found = []
+    pieces: list[_Piece | pd.DataFrame] = []
     for indicator in query.indicator_ids:
         joint = joints[indicator]
-        whole = joint.part(label, indicator, WHOLE)
+        whole = joint.positions(label, indicator, WHOLE)
         statistic = by_id[indicator].statistic
-        if whole.empty:
-            found.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "no data")]))
+        if not len(whole):
+            pieces.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "no data")]))
             continue
-        if (whole["status"] != "ok").all():
-            found.append(whole)
+        if (joint.column("status")[whole] != "ok").all():
+            pieces.append(_Piece(joint, whole))
             continue
-        if plan.place is not None:
-            if joint.kinds.get((indicator, label)) != "child":
-                found.append(
-                    pd.DataFrame([_status_row(indicator, statistic, WHOLE, "not by area")])
-                )
-                continue
+        if plan.place is None:
+            pieces.append(_Piece(joint, whole))
+        elif joint.kinds.get((indicator, label)) != "child":
+            pieces.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "not by area")]))
+            continue
+        else:
             here = joint.at(label, indicator, plan.place, plan.key)
-            if here.empty:
-                found.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "no data")]))
+            if not len(here):
+                pieces.append(pd.DataFrame([_status_row(indicator, statistic, WHOLE, "no data")]))
                 continue
-            whole = here.assign(slice=WHOLE, key="")
-        found.append(whole)
+            pieces.append(_Piece(joint, here, WHOLE, ""))
         for slicing in plan.slicings:
             if slicing == ("group",):
                 if not plan.groups_alone:
-                    found.append(_by_group(cache, measures, query, period, plan, indicator))
+                    pieces += _by_group(cache, measures, query, period, plan, indicator)
                 continue
-            part = _within(joint, label, indicator, plan, slicing)
-            if part is None:
+            within = _within(joint, label, indicator, plan, slicing)
+            if within is None:
                 return None
-            found.append(part)
-    found = [f for f in found if not f.empty]
-    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+            pieces += within
+    return _assembled(pieces)
+
+
+def _assembled(pieces: list[_Piece | pd.DataFrame]) -> pd.DataFrame:
+    """The pieces' rows in one frame: each protected result's rows taken at once (rows come
+    out grouped by result; ``_in_order`` puts them in the view's order)."""
+    frames = [piece for piece in pieces if isinstance(piece, pd.DataFrame)]
+    by_source: dict[int, list[_Piece]] = {}
+    for piece in pieces:
+        if isinstance(piece, _Piece) and len(piece.positions):
+            by_source.setdefault(id(piece.joint.source()[0]), []).append(piece)
+    for taken in by_source.values():
+        source = taken[0].joint.source()[0]
+        positions = np.concatenate([p.positions + p.joint.source()[1] for p in taken])
+        rows = source.take(positions).reset_index(drop=True)
+        if any(piece.slice_label is not None for piece in taken):
+            slices = np.concatenate([p.joint.column("slice")[p.positions] for p in taken])
+            keys = np.concatenate([p.joint.column("key")[p.positions] for p in taken])
+            start = 0
+            for piece in taken:
+                stop = start + len(piece.positions)
+                if piece.slice_label is not None:
+                    slices[start:stop], keys[start:stop] = piece.slice_label, piece.keys
+                start = stop
+            rows["slice"], rows["key"] = slices, keys
+        frames.append(rows)
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _within(joint: _Joint, period_label: str, indicator: str, plan: _Plan, slicing):
-    """One indicator's rows of a place slicing inside the query's place: the cells of the
-    place slicing crossing both, or the place itself when it lies inside one slice."""
+    """One indicator's rows of a place slicing inside the query's place (as pieces): the
+    cells of the place slicing crossing both, or the place itself when it lies inside one
+    slice; None when neither."""
     label = "×".join(slicing)
     target = set(slicing) | set(plan.place or ())
     crossing = [s for s in PLACE_SLICINGS if set(s) == target and len(s) == len(target)]
     if crossing:
-        cells = joint.part(period_label, indicator, "×".join(crossing[0]))
-        status = cells[cells["status"] != "ok"]
-        if len(status):
-            return status.assign(slice=label, key="")
-        values = cells["key"].astype(str).str.split(KEY_SEPARATOR, expand=True)
-        if cells.empty:
-            return cells.assign(slice=label)
-        chosen = np.ones(len(cells), dtype=bool)
+        cells = joint.positions(period_label, indicator, "×".join(crossing[0]))
+        not_ok = cells[joint.column("status")[cells] != "ok"]
+        if len(not_ok):
+            return [_Piece(joint, not_ok, label, "")]
         position = {d: i for i, d in enumerate(crossing[0])}
-        for dimension in plan.place or ():
-            chosen &= (values[position[dimension]] == plan.values[dimension]).to_numpy()
-        kept = values[chosen]
-        key = kept[position[slicing[0]]]
-        for dimension in slicing[1:]:
-            key = key.str.cat(kept[position[dimension]], sep=KEY_SEPARATOR)
-        return cells[chosen].assign(slice=label, key=key.to_numpy())
+        split = [str(key).split(KEY_SEPARATOR) for key in joint.column("key")[cells]]
+        chosen = np.array(
+            [
+                len(parts) == len(position)
+                and all(parts[position[d]] == plan.values[d] for d in plan.place or ())
+                for parts in split
+            ],
+            dtype=bool,
+        )
+        keys = [
+            KEY_SEPARATOR.join(parts[position[d]] for d in slicing)
+            for parts, kept in zip(split, chosen, strict=True)
+            if kept
+        ]
+        return [_Piece(joint, cells[chosen], label, np.array(keys, dtype=object))]
     parent = joint.parents.get((plan.place, tuple(slicing))) if plan.place else None
     if parent is None or plan.key not in parent:
         return None
     here = joint.at(period_label, indicator, plan.place, plan.key)
-    return here.assign(slice=label, key=parent[plan.key])
+    return [_Piece(joint, here, label, parent[plan.key])]
 
 
 def _by_group(cache, measures, query: Query, period: Period, plan: _Plan, indicator: str):
-    """One indicator's rows by group at the query's place: each group's own protected rows."""
-    found, not_by_group = [], False
+    """One indicator's rows by group at the query's place (as pieces): each group's own
+    protected rows."""
+    pieces, not_by_group = [], False
     for group in GROUPS:
         joint = _joints(cache, measures, Period(period.end_year), group, query.threshold)[indicator]
-        whole = joint.part(period.label, indicator, WHOLE)
-        if (whole["status"] == "not by group").any():
+        whole = joint.positions(period.label, indicator, WHOLE)
+        status = joint.column("status")[whole]
+        if (status == "not by group").any():
             not_by_group = True
             continue
-        if whole.empty or (whole["status"] != "ok").all():
+        if not len(whole) or (status != "ok").all():
             continue
         if plan.place is not None:
             whole = joint.at(period.label, indicator, plan.place, plan.key)
-        found.append(whole.assign(slice="group", key=group))
-    if not found and not_by_group:
+        pieces.append(_Piece(joint, whole, "group", group))
+    if not pieces and not_by_group:
         statistic = {m.indicator_id: m for m in measures}[indicator].statistic
-        return pd.DataFrame([_status_row(indicator, statistic, "group", "not by group")])
-    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+        return [pd.DataFrame([_status_row(indicator, statistic, "group", "not by group")])]
+    return pieces
 
 
 def _joints(cache: _Cache, measures: list[Measure], year: Period, group, threshold):

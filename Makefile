@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run run-workers test lint format bench bench-browser bench-load demo clean install install-dev
+.PHONY: run run-workers test lint format bench bench-browser bench-load bench-views demo clean install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench-browser: install-dev
 ## with their own filters and roles; page times and isolation, appended to docs/benchmarks.md
 bench-load: install
 	$(BIN)/python -m tests.load_harness --sessions 20 --markdown docs/benchmarks.md
+
+## First views: the engine's time for each page's view nobody has asked for yet, after the
+## views were worked out ahead (one process, no Streamlit); appends to docs/benchmarks.md
+bench-views: install-dev
+	$(BIN)/python -m tests.view_bench --views 40 --markdown docs/benchmarks.md
 
 clean:
 	rm -rf data/demo data/demo.duckdb data/bench

@@ -352,3 +352,26 @@ def test_no_hidden_referral_outcome_can_be_worked_back(nfa, not_in_need, service
     for position, name in enumerate(("nfa", "not_in_need", "cin")):
         if 0 < truth[position] <= 5:  # a small count: never pinned down
             assert len({split[position] for split in splits}) > 1, name
+
+
+def test_results_are_conformed_to_the_contract_with_every_missing_column_empty():
+    from framework.engine.aggregate import conform_results
+
+    rows = pd.DataFrame(
+        {
+            "indicator_id": ["B1.2", "B1.2"],
+            "slice": ["all", "sex"],
+            "key": ["", "F"],
+            "numerator": [3.0, None],
+            "suppressed": [False, True],
+        }
+    )
+    first, second = conform_results(rows), conform_results(rows)
+    assert list(first.columns) == list(RESULT_COLUMNS)
+    for name, dtype in RESULT_COLUMNS.items():
+        assert str(first[name].dtype) == dtype, name
+    assert first["sex"].tolist() == [pd.NA, "F"]  # the slice's key, spread to its dimension
+    assert first["numerator"].tolist() == [3.0, pd.NA]
+    assert first["value"].isna().all() and first["change_significant"].isna().all()
+    first.loc[0, "value"] = 0.5  # each result owns its columns: nothing is shared
+    assert second["value"].isna().all()

@@ -118,26 +118,33 @@ def neglect_store(tmp_path, fresh_results):
     return save_store(tiny_store(PRACTICAL), tmp_path / "neglect.duckdb")
 
 
-def _page(con):
+def _page(con, where=()):
     """What the neglect page asks for first, and a second measure of the funnel."""
     measures = list(view.funnel_measures())
+    years = view.FUNNEL_YEARS_SHOWN_FIRST
     return (
-        view.service_outcomes(con, PERIOD),
-        view.provider_funnel(con, PERIOD, measures[0], years=view.FUNNEL_YEARS_SHOWN_FIRST),
-        view.provider_funnel(con, PERIOD, measures[1], years=view.FUNNEL_YEARS_SHOWN_FIRST),
+        view.service_outcomes(con, PERIOD, where=where),
+        view.provider_funnel(con, PERIOD, measures[0], years=years, where=where),
+        view.provider_funnel(con, PERIOD, measures[1], years=years, where=where),
     )
+
+
+A_DECILE = (("imd_decile", "3"),)  # a place the page's filters offer
 
 
 def test_neglect_outcomes_worked_out_ahead_are_what_the_page_would_make(neglect_store, monkeypatch):
     con = store.connect(neglect_store, read_only=True)
     try:
-        fresh = _page(con)
+        fresh = _page(con), _page(con, A_DECILE)
         precompute._RESULTS.clear()
         for made in precompute.bundle_directory(neglect_store).glob("*.result"):
             made.unlink()
 
         view.work_out_ahead(con, PERIOD, 5)
-        assert len(list(precompute.bundle_directory(neglect_store).glob("*.result"))) == 3
+        # outcomes, served counts and pooled outcomes, for the whole authority and each place
+        places = 1 + len(view.places_offered(con))
+        made = list(precompute.bundle_directory(neglect_store).glob("*.result"))
+        assert len(made) == 3 * places
         precompute._RESULTS.clear()  # another process: only the files
 
         def not_again(*args, **kwargs):
@@ -145,14 +152,32 @@ def test_neglect_outcomes_worked_out_ahead_are_what_the_page_would_make(neglect_
 
         monkeypatch.setattr(view, "evaluate_measures", not_again)
         monkeypatch.setattr(view, "_pooled_outcomes", not_again)
-        again = _page(con)
+        again = _page(con), _page(con, A_DECILE)
     finally:
         con.close()
-    pd.testing.assert_frame_equal(again[0].table, fresh[0].table)
-    pd.testing.assert_frame_equal(again[0].served, fresh[0].served)
-    for before, after in zip(fresh[1:], again[1:], strict=True):
-        pd.testing.assert_frame_equal(after.points, before.points)
-        assert after.note == before.note
+    for page_fresh, page_again in zip(fresh, again, strict=True):
+        pd.testing.assert_frame_equal(page_again[0].table, page_fresh[0].table)
+        pd.testing.assert_frame_equal(page_again[0].served, page_fresh[0].served)
+        for before, after in zip(page_fresh[1:], page_again[1:], strict=True):
+            pd.testing.assert_frame_equal(after.points, before.points)
+            assert after.note == before.note
+
+
+def test_the_places_offered_are_each_locality_ward_and_decile(tmp_path):
+    from tests.test_place import place_store
+
+    con = store.connect(save_store(place_store(), tmp_path / "places.duckdb"), read_only=True)
+    try:
+        offered = view.places_offered(con)
+        areas = con.execute("SELECT DISTINCT locality, ward_name FROM ref_areas").fetchall()
+    finally:
+        con.close()
+    localities = {(("locality", a),) for a, _ in areas if a}
+    wards = {(("ward", w),) for _, w in areas if w}
+    deciles = {(("imd_decile", str(d)),) for d in range(1, 11)}
+    assert localities and wards
+    assert set(offered) == localities | wards | deciles
+    assert len(offered) == len(set(offered))  # each once
 
 
 def test_a_store_opened_for_writing_never_keeps_neglect_outcomes(tmp_path, fresh_results):

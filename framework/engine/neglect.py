@@ -1071,17 +1071,34 @@ def provider_funnel(
 
 def work_out_ahead(con: duckdb.DuckDBPyConnection, year: Period, threshold: int) -> None:
     """Work out what the neglect page shows first for a year with services in it (the
-    outcomes table and the funnel's default pooling), so that ``_kept`` holds it before
-    anyone asks (precompute.py, after a load). Other measures and services of the funnel read
-    the same pooled results."""
+    outcomes table and the funnel's default pooling), for the whole authority and for each
+    place the page's filters offer alone (each locality, ward and IMD decile), so that
+    ``_kept`` holds it before anyone asks (precompute.py, after a load). Other measures and
+    services of the funnel read the same pooled results. A place filter's first view was the
+    slowest page of the load test's first round (3-4 s)."""
     if year.is_half or year.label not in services_available(con).periods:
         return
-    service_outcomes(con, year, threshold=threshold)
     first_measure = next(iter(funnel_measures()), None)
-    if first_measure is not None:
-        provider_funnel(
-            con, year, first_measure, years=FUNNEL_YEARS_SHOWN_FIRST, threshold=threshold
-        )
+    for where in ((), *places_offered(con)):
+        service_outcomes(con, year, where=where, threshold=threshold)
+        if first_measure is not None:
+            provider_funnel(
+                con, year, first_measure, where=where, years=FUNNEL_YEARS_SHOWN_FIRST,
+                threshold=threshold,
+            )  # fmt: skip
+
+
+def places_offered(con: duckdb.DuckDBPyConnection) -> list[tuple[tuple[str, str], ...]]:
+    """Each place the pages' filters offer on its own, as a restriction (``where``): every
+    locality and ward of the authority's small areas, and every IMD decile."""
+    rows = con.execute("SELECT DISTINCT locality, ward_name FROM ref_areas").fetchall()
+    localities = sorted({locality for locality, _ in rows if locality})
+    wards = sorted({ward for _, ward in rows if ward})
+    return [
+        *((("locality", name),) for name in localities),
+        *((("ward", name),) for name in wards),
+        *((("imd_decile", str(decile)),) for decile in range(1, 11)),
+    ]
 
 
 def _pooled_periods(con, period: Period, years: int) -> list[Period]:

@@ -44,8 +44,12 @@ from framework.engine.periods import Period
 
 SUFFIX = ".protected"  # the folder beside the store: <store>.protected/
 BUNDLES_KEPT = 240  # on disk: a store of 10 years × 9 groups, and a version before it
-RESULTS_KEPT = 240  # other results kept on disk (``kept_result``), counted apart from bundles
-RESULTS_IN_MEMORY = 64  # of them, per process
+# Other results kept on disk (``kept_result``, about 5 KB each), counted apart from bundles.
+# The neglect page's three results for the whole authority and each place, every year, are
+# worked out ahead: 10 years × 45 places × 3 is 1,350. With 240, a load test found the
+# latest year's pushed out by the earlier years' made after it.
+RESULTS_KEPT = 4_000
+RESULTS_IN_MEMORY = 256  # of them, per process
 READ_AHEAD_ROWS = 2_000_000  # rows a process reads ahead from bundles (half of what it keeps)
 LOCK_NAME = ".precompute.lock"
 LOG_NAME = "precompute.log"

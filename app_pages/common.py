@@ -263,17 +263,13 @@ def overview(period: str, group: str | None, where: tuple = ()):
 
 @st.cache_data(ttl=600)
 def _places(store_key: tuple) -> dict[str, list[str]]:
+    from framework.engine.place import area_names
+
     con = _connect()
     try:
-        rows = con.execute(
-            "SELECT DISTINCT locality, ward_name FROM ref_areas ORDER BY ALL"
-        ).fetchall()
+        return area_names(con)
     finally:
         con.close()
-    return {
-        "locality": sorted({r[0] for r in rows if r[0]}),
-        "ward": sorted({r[1] for r in rows if r[1]}),
-    }
 
 
 # --- filters shared by every page, kept in the URL so that a link reopens the same view -------
@@ -386,7 +382,9 @@ def _place_filters(area: str | None, decile: str | None) -> dict[str, str | None
         help="A locality or ward of the authority's own small areas (Data loaded lists them).",
         **_keyed("area", area, areas),
     )
-    deciles = [EVERYTHING, *(str(d) for d in range(1, 11))]
+    from framework.engine.place import IMD_DECILES
+
+    deciles = [EVERYTHING, *IMD_DECILES]
     decile = st.sidebar.selectbox(
         "Deprivation decile",
         deciles,

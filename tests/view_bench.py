@@ -62,9 +62,10 @@ def views_to_ask(con, count: int, seed: int) -> list[View]:
     a locality, a ward or a deprivation decile; every group as often."""
     from framework.engine.catalogue import catalogue
     from framework.engine.dimensions import GROUPS
+    from framework.engine.place import area_names
 
-    localities = _names(con, "locality")
-    wards = _names(con, "ward_name")
+    areas = area_names(con)
+    localities, wards = areas["locality"], areas["ward"]
     rng = random.Random(seed)
     found = []
     for _ in range(count):
@@ -78,13 +79,6 @@ def views_to_ask(con, count: int, seed: int) -> list[View]:
             where = () if kind == "deciles" else where
         found.append(View(kind, domain if kind == "domain table" else indicator, group, where))
     return found
-
-
-def _names(con, column: str) -> list[str]:
-    rows = con.execute(
-        f"SELECT DISTINCT {column} FROM ref_areas WHERE {column} IS NOT NULL ORDER BY 1"
-    ).fetchall()
-    return [name for (name,) in rows]
 
 
 def _place(rng: random.Random, localities: list[str], wards: list[str]) -> tuple:

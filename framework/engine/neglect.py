@@ -61,6 +61,7 @@ from framework.engine.aggregate import Query, _Cache, conform_results, prepare
 from framework.engine.dimensions import CHILD_DIMENSIONS, GROUP_LABELS
 from framework.engine.measures import services as sm
 from framework.engine.periods import Period
+from framework.engine.place import IMD_DECILES, area_names
 from framework.engine.summaries import UNKNOWN, WHOLE, Batch, Prepared, summarise
 from framework.engine.suppression import (
     COUNTED,
@@ -1091,13 +1092,11 @@ def work_out_ahead(con: duckdb.DuckDBPyConnection, year: Period, threshold: int)
 def places_offered(con: duckdb.DuckDBPyConnection) -> list[tuple[tuple[str, str], ...]]:
     """Each place the pages' filters offer on its own, as a restriction (``where``): every
     locality and ward of the authority's small areas, and every IMD decile."""
-    rows = con.execute("SELECT DISTINCT locality, ward_name FROM ref_areas").fetchall()
-    localities = sorted({locality for locality, _ in rows if locality})
-    wards = sorted({ward for _, ward in rows if ward})
+    areas = area_names(con)
     return [
-        *((("locality", name),) for name in localities),
-        *((("ward", name),) for name in wards),
-        *((("imd_decile", str(decile)),) for decile in range(1, 11)),
+        *((("locality", name),) for name in areas["locality"]),
+        *((("ward", name),) for name in areas["ward"]),
+        *((("imd_decile", decile),) for decile in IMD_DECILES),
     ]
 
 

@@ -32,6 +32,17 @@ from framework.engine.summaries import UNKNOWN
 INDICES = ("imd", "idaci")
 LEVELS = {"lsoa": "area_code", "ward": "ward_name", "locality": "locality"}
 VIEW_COLUMNS = ["numerator", "denominator", "value", "ci_low", "ci_high", "suppressed"]
+IMD_DECILES = tuple(str(decile) for decile in range(1, 11))  # 1: England's most deprived tenth
+
+
+def area_names(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The localities and wards of the authority's small areas, sorted: the pages' Area
+    filter offers these, and the views worked out ahead cover each."""
+    rows = con.execute("SELECT DISTINCT locality, ward_name FROM ref_areas").fetchall()
+    return {
+        "locality": sorted({locality for locality, _ in rows if locality}),
+        "ward": sorted({ward for _, ward in rows if ward}),
+    }
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 
 from framework.engine import aggregate, precompute
 from framework.engine import neglect as view
+from framework.engine.periods import Period
 from framework.store import store
 from tests.engine_store import save_store, tiny_store
 from tests.test_neglect import PERIOD, PRACTICAL
@@ -110,6 +111,18 @@ def test_memory_and_disk_are_bounded_and_results_never_push_out_bundles(
     assert len(left) == 3
 
 
+def test_a_run_says_when_it_wrote_more_files_than_are_kept(caplog):
+    """One run of ``precompute`` that writes more results than ``RESULTS_KEPT`` pushes out its
+    own earliest (the latest year's): it says so, naming the bound to raise."""
+    written = precompute.Counter({".bundle": 3, ".result": precompute.RESULTS_KEPT + 1})
+    with caplog.at_level("WARNING", logger=precompute.__name__):
+        said = precompute._say_if_pushed_out(written)
+    assert len(said) == 1 and "RESULTS_KEPT" in said[0]
+    assert f"{precompute.RESULTS_KEPT + 1:,} result files" in caplog.text
+    fits = precompute.Counter({".bundle": precompute.BUNDLES_KEPT, ".result": 5})
+    assert precompute._say_if_pushed_out(fits) == []
+
+
 # --- the neglect services' outcomes --------------------------------------------------------------
 
 
@@ -161,6 +174,39 @@ def test_neglect_outcomes_worked_out_ahead_are_what_the_page_would_make(neglect_
         for before, after in zip(page_fresh[1:], page_again[1:], strict=True):
             pd.testing.assert_frame_equal(after.points, before.points)
             assert after.note == before.note
+
+
+def test_a_precompute_run_keeps_every_neglect_result_it_makes(neglect_store, monkeypatch, caplog):
+    """The whole run, as after a load: every result it writes is still there at its end (the
+    load test once found the latest year's pushed out by the earlier years' made after them),
+    and a bound one short of what the run makes is said."""
+    con = tiny_store(PRACTICAL)
+    for period in view.services_available(con).periods:  # the years a load would record
+        year = Period.parse(period).end_year
+        con.execute(f"INSERT INTO load_files (load_id, collection_year) VALUES (1, {year})")
+    neglect_store = save_store(con, neglect_store.with_name("loaded.duckdb"))
+    with caplog.at_level("WARNING", logger=precompute.__name__):
+        precompute.precompute(neglect_store, 5, groups=(None,))
+    folder = precompute.bundle_directory(neglect_store)
+    made = len(list(folder.glob("*.result")))
+    con = store.connect(neglect_store, read_only=True)
+    try:
+        years_with_services = len(view.services_available(con).periods)
+        places = 1 + len(view.places_offered(con))
+    finally:
+        con.close()
+    assert made == 3 * places * years_with_services > 0
+    assert "pushed out" not in caplog.text
+
+    for kept in folder.iterdir():
+        kept.unlink()
+    precompute._RESULTS.clear()  # a new process: nothing made yet, in memory or on disk
+    _forget_memory()
+    monkeypatch.setattr(precompute, "RESULTS_KEPT", made - 1)
+    with caplog.at_level("WARNING", logger=precompute.__name__):
+        precompute.precompute(neglect_store, 5, groups=(None,))
+    assert len(list(folder.glob("*.result"))) == made - 1
+    assert f"this run made {made:,} result files" in caplog.text
 
 
 def test_the_places_offered_are_each_locality_ward_and_decile(tmp_path):

@@ -375,3 +375,39 @@ def test_results_are_conformed_to_the_contract_with_every_missing_column_empty()
     assert first["value"].isna().all() and first["change_significant"].isna().all()
     first.loc[0, "value"] = 0.5  # each result owns its columns: nothing is shared
     assert second["value"].isna().all()
+
+
+def test_child_dimensions_are_made_once_per_store_version_and_period(tmp_path, monkeypatch):
+    """A store read from its file keeps each period's child dimensions across evaluations (a
+    query protected on its own built them each time); one that may change never does."""
+    from framework.engine import aggregate
+    from framework.engine.run import register_measures
+    from framework.store import store
+    from tests.engine_store import save_store
+    from tests.test_place import place_store
+
+    made = []
+    real = aggregate.child_dimensions
+
+    def counted(con, period):
+        made.append(period.label)
+        return real(con, period)
+
+    monkeypatch.setattr(aggregate, "child_dimensions", counted)
+    monkeypatch.setattr(aggregate, "_DIMENSIONS", aggregate.OrderedDict())
+    register_measures()
+    query = Query(("B1.2",), Period.parse("2024-25"), by=("sex",), group="cin", with_change=False)
+    writable = place_store()
+    evaluate(writable, query)
+    evaluate(writable, query)
+    assert made == ["2024-25", "2024-25"]  # may change under its connection: made each time
+
+    made.clear()
+    path = save_store(place_store(), tmp_path / "places.duckdb")
+    con = store.connect(path, read_only=True)
+    try:
+        first, again = evaluate(con, query), evaluate(con, query)
+    finally:
+        con.close()
+    assert made == ["2024-25"]
+    pd.testing.assert_frame_equal(again, first)

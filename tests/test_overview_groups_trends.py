@@ -174,3 +174,24 @@ def test_a_hidden_value_is_never_put_into_words():
     con = tiny_store("referrals\nchild_id | referral_date | referral_nfa\n" + "\n".join(rows))
     (latest,) = trend_view(con, "B1.2", YEAR, count=2).changes
     assert "cannot be stated" in latest.words and "30" not in latest.words
+
+
+def test_an_indicator_in_full_within_a_group_shows_its_children_by_group():
+    """Within a group, its children by group are protected on their own and without the
+    previous year: the same numbers as when protected with it, and the indicator's own row
+    keeps its change."""
+    from framework.engine.aggregate import Query, evaluate
+    from framework.engine.views import NUMBERS, indicator_detail
+
+    con, group = place_store(), "cin"  # every child referred is in need: 53 of 80 ended in NFA
+    detail = indicator_detail(con, "B1.2", YEAR, group=group)
+    assert detail.by_group[["group", "numerator", "denominator"]].values.tolist() == [
+        ["cin", 53, 80]
+    ]
+    asked = evaluate(con, Query(("B1.2",), YEAR, separately=("group",), group=group))
+    expected = asked[(asked["slice"] == "group") & (asked["status"] == "ok")]
+    expected = expected[["group", "category", *NUMBERS]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(detail.by_group, expected)
+    whole = asked[asked["slice"] == "all"].reset_index(drop=True)
+    assert detail.whole["numerator"].tolist() == whole["numerator"].tolist()
+    assert "previous_value" in detail.whole and "change" in detail.whole

@@ -11,7 +11,7 @@ Nothing here computes a rate or hides a count: ``evaluate`` does both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import pandas as pd
@@ -106,9 +106,15 @@ def indicator_detail(
         (indicator_id,), period, separately=("group",), group=group, where=where,
         threshold=threshold,
     )  # fmt: skip
-    results = evaluate(con, query)
+    if group is None:  # each group's rows are read from its own jointly protected results
+        results = by_groups = evaluate(con, query)
+    else:
+        # Within one group, its children by group are protected on their own, each time: the
+        # rows by group show no change, so the previous year's are not worked out for them.
+        results = evaluate(con, replace(query, separately=()))
+        by_groups = evaluate(con, replace(query, with_change=False))
     whole = results[results["slice"] == "all"][["category", *NUMBERS, *CHANGE, "status"]]
-    by_group = results[(results["slice"] == "group") & (results["status"] == "ok")]
+    by_group = by_groups[(by_groups["slice"] == "group") & (by_groups["status"] == "ok")]
     by_decile = None
     if record.statistic == "proportion" and group is None and not where and _about_children(record):
         by_decile = place.deprivation_view(con, indicator_id, period, threshold=threshold)

@@ -210,8 +210,6 @@ def test_a_precompute_run_keeps_every_neglect_result_it_makes(neglect_store, mon
 
 
 def test_the_places_offered_are_each_locality_ward_and_decile(tmp_path):
-    from tests.test_place import place_store
-
     con = store.connect(save_store(place_store(), tmp_path / "places.duckdb"), read_only=True)
     try:
         offered = view.places_offered(con)

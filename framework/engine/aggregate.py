@@ -276,7 +276,7 @@ _DIMENSIONS_LOCK = threading.Lock()
 def _kept_dimensions(cache: _Cache, period: Period) -> pd.DataFrame:
     """``child_dimensions`` of the period, made once per store version (``_store_identity``)
     and process; made every time for a store that may change under its connection. Shared:
-    callers only read it."""
+    callers only read it. Kept in memory only, never beside the store: it is child-level."""
     store = _store_identity(cache)
     if store is None:
         return child_dimensions(cache.con, period)

@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 # Files this process has written, by suffix (".bundle", ".result"): a run of ``precompute``
 # compares its own count with what is kept (``_say_if_pushed_out``).
 WRITTEN: Counter[str] = Counter()
+_WRITTEN_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -100,7 +101,7 @@ def write_bundle(path: Path, contents: dict) -> None:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(payload)
     partial.replace(path)
-    with _RESULTS_LOCK:
+    with _WRITTEN_LOCK:
         WRITTEN[path.suffix] += 1
     # Bundles and other results are counted apart, so that a day of filtered views cannot
     # push out the bundles the whole app reads.
@@ -266,13 +267,16 @@ def precompute(
     made = []
     written_before = WRITTEN.copy()
     try:
-        _make_every(store_path, identity, years_made, groups, threshold, made, report)
+        for each in _make_every(store_path, identity, years_made, groups, threshold):
+            made.append(each)
+            report(each)
     finally:
         _say_if_pushed_out(WRITTEN - written_before)
     return made
 
 
-def _make_every(store_path, identity, years_made, groups, threshold, made, report) -> None:
+def _make_every(store_path, identity, years_made, groups, threshold) -> Iterator[Made]:
+    """Each year and group's bundle, made or found, in turn."""
     from framework.engine import aggregate
     from framework.engine.dimensions import GROUPS
     from framework.store import store
@@ -281,8 +285,7 @@ def _make_every(store_path, identity, years_made, groups, threshold, made, repor
         for group in (None, *GROUPS) if groups is None else groups:
             path = bundle_path(identity, year.label, group, threshold)
             if path.exists():
-                made.append(Made(year.label, group, 0.0, 0))
-                report(made[-1])
+                yield Made(year.label, group, 0.0, 0)
                 continue
             # The file is opened for each year and group, not for the whole run (a quarter of an
             # hour on the demo): a load can only write while no process reads it.
@@ -290,8 +293,8 @@ def _make_every(store_path, identity, years_made, groups, threshold, made, repor
                 if aggregate.store_identity(con) != identity:
                     log.info("the store changed while its views were worked out ahead: stopped")
                     return  # the load that changed it starts a new run
-                made.append(_make(con, identity, path, year, group, threshold))
-            report(made[-1])
+                made = _make(con, identity, path, year, group, threshold)
+            yield made
 
 
 def _say_if_pushed_out(written: Counter) -> list[str]:
